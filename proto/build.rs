@@ -1,0 +1,29 @@
+//! Compiles `mynafleet/**/*.proto` with protox (no system protoc) into `OUT_DIR`, and writes
+//! the encoded descriptor set that reflection serves.
+
+use std::path::PathBuf;
+
+const PROTOS: &[&str] = &[
+    "mynafleet/common/v1/common.proto",
+    "mynafleet/account/v1/account.proto",
+    "mynafleet/activation/v1/activation.proto",
+    "mynafleet/eligibility/v1/eligibility.proto",
+    "mynafleet/agent/v1/agent.proto",
+    "mynafleet/audit/v1/audit.proto",
+    "mynafleet/oqs/v1/oqs.proto",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let out = PathBuf::from(std::env::var("OUT_DIR")?);
+    let fds = protox::compile(PROTOS, ["."])?;
+    std::fs::write(
+        out.join("mynafleet_descriptor.bin"),
+        prost::Message::encode_to_vec(&fds),
+    )?;
+    tonic_prost_build::configure()
+        .server_mod_attribute(".", r#"#[cfg(feature = "server")]"#)
+        .compile_fds(fds)?;
+    println!("cargo::rerun-if-changed=mynafleet");
+    println!("cargo::rerun-if-changed=build.rs");
+    Ok(())
+}
