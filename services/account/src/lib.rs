@@ -1,1 +1,52 @@
-//! placeholder
+//! The account service: organizations (clinic groups) today; clinics, operators, device
+//! accounts, applications and the central audit store as later issues add them.
+//!
+//! It owns its database and is reached only over gRPC; it never reads another service's
+//! tables. Only `grpc.rs` sees prost types.
+
+mod config;
+mod error;
+mod grpc;
+mod organization;
+pub mod store;
+
+pub use config::{Config, FileConfig};
+pub use error::{Error, Result};
+pub use organization::{DisplayName, NewOrganization, Organization, OrganizationId, PageToken};
+
+use mynafleet_kit::db::{MigrationFile, Migrations};
+use std::future::Future;
+
+/// The service's short name: its SAN URI, span attribute and data file stem.
+pub const SERVICE_NAME: &str = "account";
+
+/// The account service's migrations.
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: &[MigrationFile {
+        version: 1,
+        description: "create_organizations",
+        sql: include_str!("../migrations/sqlite/0001_create_organizations.sql"),
+    }],
+    postgres: &[MigrationFile {
+        version: 1,
+        description: "create_organizations",
+        sql: include_str!("../migrations/postgres/0001_create_organizations.sql"),
+    }],
+};
+
+/// Runs the account service on `listener` until `shutdown` completes.
+pub async fn serve(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let pool = mynafleet_kit::db::connect(&config.database_url, &MIGRATIONS)
+        .await
+        .context("open account store")?;
+    let (frame, routes) = grpc::frame(config, pool);
+    mynafleet_kit::grpc::serve(frame, routes, listener, shutdown)
+        .await
+        .context("serve account")?;
+    Ok(())
+}

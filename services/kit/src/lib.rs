@@ -1,1 +1,19 @@
-//! placeholder
+//! Plumbing every MynaFleet service shares: configuration loading, TLS and caller identity,
+//! telemetry, database pools and migrations, the gRPC server frame (health, reflection,
+//! graceful shutdown), request-id idempotency, status helpers, and the string guards every
+//! ingress applies (check digits, the My Number filter).
+//!
+//! This crate knows no domain: it never names an organization, a clinic or a card. Services
+//! hand it their descriptor sets, service names, access tables and migrations as arguments.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod grpc;
+pub mod guard;
+pub mod idempotency;
+pub mod shutdown;
+pub mod status;
+pub mod telemetry;
+pub mod tls;

@@ -1,0 +1,33 @@
+# MynaFleet tasks. CI runs `make test` through .ci/run; see docs/dev-environment.md.
+#
+#   make dev    start the whole suite in dev mode (DEV_ARGS='...' passes flags to it)
+#   make test   install what is missing, start PostgreSQL + pcscd, run every check
+#   make fmt    format the workspace
+#   make lint   rustfmt --check and clippy -D warnings
+#   make bench  (no benchmarks yet)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+DEV_ARGS ?=
+
+.PHONY: help dev test bench fmt lint
+
+help:
+	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
+
+dev:
+	bash scripts/dev.sh $(DEV_ARGS)
+
+test:
+	bash scripts/test.sh
+
+bench:
+	@echo "no benchmarks exist yet; nothing to run"
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings

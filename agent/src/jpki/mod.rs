@@ -1,0 +1,20 @@
+//! Layer 2 (STYLE.md §8): the JPKI AP of the My Number card.
+//!
+//! Pure APDU builders that cite DOMAIN.md ([`select_jpki_ap`]), status words decoded into
+//! [`StatusWord`], the [`allow_list`] every command passes before it reaches a transport, and
+//! [`JpkiCard`], the one way this layer talks to a card. Nothing here does IO of its own, knows
+//! tokio, or logs APDU payloads; and no path here can select an application other than the JPKI
+//! AP (DOMAIN.md §10 rules 1–2).
+
+pub mod allow_list;
+mod apdu;
+mod card;
+mod status;
+
+#[cfg(test)]
+mod tests;
+
+pub use self::allow_list::Refusal;
+pub use self::apdu::{JPKI_AP_AID, select_jpki_ap};
+pub use self::card::{CardKind, JpkiCard, JpkiError, Response};
+pub use self::status::StatusWord;
