@@ -107,7 +107,6 @@ def suite(tmp_path_factory: pytest.TempPathFactory):
         "--activation-port", "0",
         "--proxy-port", "0",
         "--oqs-sim-port", "0",
-        "--metrics-port", "0",
     ]
     with open(log_path, "wb") as log:
         # cwd is the temp dir, so a default ./.mynafleet-dev could never land in the repo.
@@ -131,7 +130,7 @@ def suite(tmp_path_factory: pytest.TempPathFactory):
             if endpoints is None:
                 time.sleep(0.1)
 
-        expected_keys = set(ENDPOINT_KEYS) | {"ca_bundle", "metrics"}
+        expected_keys = set(ENDPOINT_KEYS) | {"ca_bundle"}
         missing = expected_keys - endpoints.keys()
         assert not missing, f"endpoints.json lacks {sorted(missing)}: {endpoints}"
         ca_bundle = Path(endpoints["ca_bundle"])

@@ -26,8 +26,8 @@ const AUTH_PIN_LEN: usize = 4;
 
 /// DigestInfo prefix for SHA-256 (DOMAIN.md §1.5), the only digest the agent signs (rule 6).
 const SHA256_DIGEST_INFO_PREFIX: [u8; 19] = [
-    0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
-    0x05, 0x00, 0x04, 0x20,
+    0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
+    0x00, 0x04, 0x20,
 ];
 const SHA256_DIGEST_INFO_LEN: usize = SHA256_DIGEST_INFO_PREFIX.len() + 32;
 
@@ -99,7 +99,7 @@ pub fn check(apdu: &[u8]) -> Result<(), Refusal> {
         // READ BINARY, short only (§1.5 read loop, rule 3): P1 bit 8 clear = 15-bit offset into
         // the current EF; set = SFI in P1's low 5 bits, 8-bit offset in P2.
         (0x00, 0xB0) => {
-            let Body::Le(_) = body else {
+            let Body::Le = body else {
                 return Err(wrong_body);
             };
             if p1 & 0x80 == 0 {
@@ -128,7 +128,7 @@ pub fn check(apdu: &[u8]) -> Result<(), Refusal> {
         },
         // GET RESPONSE after 61xx (§1.1).
         (0x00, 0xC0) => match (p1, p2, body) {
-            (0x00, 0x00, Body::Le(_)) => Ok(()),
+            (0x00, 0x00, Body::Le) => Ok(()),
             (0x00, 0x00, _) => Err(wrong_body),
             _ => Err(parameters),
         },
@@ -159,8 +159,8 @@ pub fn check(apdu: &[u8]) -> Result<(), Refusal> {
 enum Body<'a> {
     /// Case 1: nothing.
     None,
-    /// Case 2: Le only.
-    Le(u8),
+    /// Case 2: Le only (any value: the card clamps reads at the end of the EF).
+    Le,
     /// Case 3: Lc and data.
     Data(&'a [u8]),
     /// Case 4: Lc, data and Le.
@@ -172,7 +172,7 @@ impl<'a> Body<'a> {
     fn parse(rest: &'a [u8]) -> Option<Self> {
         match rest {
             [] => Some(Body::None),
-            [le] => Some(Body::Le(*le)),
+            [_le] => Some(Body::Le),
             // Lc 00 opens an extended length, which the agent never sends.
             [0x00, ..] => None,
             [lc, tail @ ..] => {

@@ -107,7 +107,10 @@ impl StatusWord {
     /// Returns whether the word says the PIN is blocked: `63C0` or `6984` (DOMAIN.md §1.5,
     /// §10 rule 4; which of the two a blocked card answers is unconfirmed, so both count).
     pub fn is_pin_blocked(self) -> bool {
-        matches!(self, StatusWord::TriesLeft(0) | StatusWord::ReferenceBlocked)
+        matches!(
+            self,
+            StatusWord::TriesLeft(0) | StatusWord::ReferenceBlocked
+        )
     }
 }
 

@@ -57,7 +57,10 @@ fn select_ef(file: u16) -> Vec<u8> {
 fn select_jpki_ap_matches_domain_1_5() {
     assert_eq!(
         select_jpki_ap(),
-        [0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01]
+        [
+            0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00,
+            0x01
+        ]
     );
     assert_eq!(select_jpki_ap()[5..], JPKI_AP_AID);
 }
@@ -88,7 +91,11 @@ fn decodes_the_status_words_of_domain_1_6() {
         ((0x6E, 0x00), StatusWord::ClaNotSupported),
     ];
     for ((sw1, sw2), expected) in cases {
-        assert_eq!(StatusWord::from_bytes(sw1, sw2), expected, "{sw1:02X}{sw2:02X}");
+        assert_eq!(
+            StatusWord::from_bytes(sw1, sw2),
+            expected,
+            "{sw1:02X}{sw2:02X}"
+        );
         assert_eq!(expected.to_bytes(), (sw1, sw2));
     }
 }
@@ -135,7 +142,10 @@ fn responses_split_data_from_status_and_hide_data_in_debug() {
     assert!(!debug.contains("74") && !debug.contains("4A"), "{debug}");
     for short in [vec![], vec![0x90]] {
         let err = Response::parse(short).unwrap_err();
-        assert!(matches!(err, JpkiError::MalformedResponse { .. }), "{err:?}");
+        assert!(
+            matches!(err, JpkiError::MalformedResponse { .. }),
+            "{err:?}"
+        );
     }
 }
 
@@ -158,15 +168,15 @@ fn allows_the_commands_of_domain_rule_2() {
         select_ef(0x000B),
         select_ef(0x0017),
         select_ef(0x0018),
-        vec![0x00, 0xB0, 0x00, 0x00, 0x00],       // READ BINARY 256 at offset 0
-        vec![0x00, 0xB0, 0x01, 0x00, 0x7F],       // offset 256
-        vec![0x00, 0xB0, 0x8A, 0x00, 0x00],       // by SFI 0A
-        vec![0x00, 0x20, 0x00, 0x80],             // tries left
-        vec![0x00, 0x20, 0x00, 0x98],             // tries left by SFI
+        vec![0x00, 0xB0, 0x00, 0x00, 0x00], // READ BINARY 256 at offset 0
+        vec![0x00, 0xB0, 0x01, 0x00, 0x7F], // offset 256
+        vec![0x00, 0xB0, 0x8A, 0x00, 0x00], // by SFI 0A
+        vec![0x00, 0x20, 0x00, 0x80],       // tries left
+        vec![0x00, 0x20, 0x00, 0x98],       // tries left by SFI
         vec![0x00, 0x20, 0x00, 0x80, 0x04, 0x31, 0x32, 0x33, 0x34],
-        vec![0x00, 0xC0, 0x00, 0x00, 0x10],       // GET RESPONSE
+        vec![0x00, 0xC0, 0x00, 0x00, 0x10], // GET RESPONSE
         sign,
-        vec![0x80, 0xFC, 0x00, 0x00],             // iPhone indicator
+        vec![0x80, 0xFC, 0x00, 0x00], // iPhone indicator
     ];
     for apdu in allowed {
         assert_eq!(check(&apdu), Ok(()), "{:02X?}", &apdu[..4]);
@@ -179,7 +189,10 @@ fn refuses_every_other_my_number_application() {
         assert_eq!(check(&select_by_name(&aid)), Err(Refusal::Application));
     }
     // Prefixes and extensions of the JPKI AID are other applications too.
-    assert_eq!(check(&select_by_name(&JPKI_AP_AID[..9])), Err(Refusal::Application));
+    assert_eq!(
+        check(&select_by_name(&JPKI_AP_AID[..9])),
+        Err(Refusal::Application)
+    );
     let mut longer = JPKI_AP_AID.to_vec();
     longer.push(0x00);
     assert_eq!(check(&select_by_name(&longer)), Err(Refusal::Application));
@@ -188,10 +201,17 @@ fn refuses_every_other_my_number_application() {
 #[test]
 fn refuses_forbidden_files() {
     for file in [0x0001, 0x0002, 0x0016, 0x001A, 0x001B, 0x3F00] {
-        assert_eq!(check(&select_ef(file)), Err(Refusal::File { file }), "{file:04X}");
+        assert_eq!(
+            check(&select_ef(file)),
+            Err(Refusal::File { file }),
+            "{file:04X}"
+        );
     }
     // READ BINARY of the signature certificate by SFI 01.
-    assert_eq!(check(&[0x00, 0xB0, 0x81, 0x00, 0x00]), Err(Refusal::File { file: 0x01 }));
+    assert_eq!(
+        check(&[0x00, 0xB0, 0x81, 0x00, 0x00]),
+        Err(Refusal::File { file: 0x01 })
+    );
     // VERIFY of the signature password by SFI 1B.
     let verify_password = [0x00, 0x20, 0x00, 0x9B, 0x04, 0x41, 0x42, 0x43, 0x31];
     assert_eq!(check(&verify_password), Err(Refusal::File { file: 0x1B }));
@@ -200,19 +220,86 @@ fn refuses_forbidden_files() {
 #[test]
 fn refuses_other_instructions_parameters_and_shapes() {
     let cases: [(&[u8], Refusal); 14] = [
-        (&[0x00, 0xCA, 0x5F, 0x51, 0x00], Refusal::Instruction { cla: 0x00, ins: 0xCA }),
-        (&[0x00, 0x84, 0x00, 0x00, 0x08], Refusal::Instruction { cla: 0x00, ins: 0x84 }),
-        (&[0x00, 0x88, 0x00, 0x80, 0x01, 0x00], Refusal::Instruction { cla: 0x00, ins: 0x88 }),
-        (&[0x00, 0x24, 0x01, 0x80], Refusal::Instruction { cla: 0x00, ins: 0x24 }),
-        (&[0x0C, 0xA4, 0x04, 0x0C, 0x01, 0x00], Refusal::Instruction { cla: 0x0C, ins: 0xA4 }),
-        (&[0x00, 0xA4, 0x00, 0x00], Refusal::Parameters { ins: 0xA4, p1: 0x00, p2: 0x00 }),
-        (&[0x00, 0xA4, 0x04, 0x00, 0x01, 0xD3], Refusal::Parameters { ins: 0xA4, p1: 0x04, p2: 0x00 }),
-        (&[0x00, 0xA4, 0x02, 0x0C, 0x01, 0x0A], Refusal::Body { ins: 0xA4 }),
+        (
+            &[0x00, 0xCA, 0x5F, 0x51, 0x00],
+            Refusal::Instruction {
+                cla: 0x00,
+                ins: 0xCA,
+            },
+        ),
+        (
+            &[0x00, 0x84, 0x00, 0x00, 0x08],
+            Refusal::Instruction {
+                cla: 0x00,
+                ins: 0x84,
+            },
+        ),
+        (
+            &[0x00, 0x88, 0x00, 0x80, 0x01, 0x00],
+            Refusal::Instruction {
+                cla: 0x00,
+                ins: 0x88,
+            },
+        ),
+        (
+            &[0x00, 0x24, 0x01, 0x80],
+            Refusal::Instruction {
+                cla: 0x00,
+                ins: 0x24,
+            },
+        ),
+        (
+            &[0x0C, 0xA4, 0x04, 0x0C, 0x01, 0x00],
+            Refusal::Instruction {
+                cla: 0x0C,
+                ins: 0xA4,
+            },
+        ),
+        (
+            &[0x00, 0xA4, 0x00, 0x00],
+            Refusal::Parameters {
+                ins: 0xA4,
+                p1: 0x00,
+                p2: 0x00,
+            },
+        ),
+        (
+            &[0x00, 0xA4, 0x04, 0x00, 0x01, 0xD3],
+            Refusal::Parameters {
+                ins: 0xA4,
+                p1: 0x04,
+                p2: 0x00,
+            },
+        ),
+        (
+            &[0x00, 0xA4, 0x02, 0x0C, 0x01, 0x0A],
+            Refusal::Body { ins: 0xA4 },
+        ),
         (&[0x00, 0xB0, 0x00, 0x00], Refusal::Body { ins: 0xB0 }),
-        (&[0x00, 0x20, 0x00, 0x80, 0x02, 0x31, 0x32], Refusal::Body { ins: 0x20 }),
-        (&[0x00, 0x20, 0x01, 0x80], Refusal::Parameters { ins: 0x20, p1: 0x01, p2: 0x80 }),
-        (&[0x80, 0x2A, 0x00, 0x9A, 0x01, 0x00, 0x00], Refusal::Parameters { ins: 0x2A, p1: 0x00, p2: 0x9A }),
-        (&[0x80, 0x2A, 0x00, 0x80, 0x01, 0x00, 0x00], Refusal::Body { ins: 0x2A }),
+        (
+            &[0x00, 0x20, 0x00, 0x80, 0x02, 0x31, 0x32],
+            Refusal::Body { ins: 0x20 },
+        ),
+        (
+            &[0x00, 0x20, 0x01, 0x80],
+            Refusal::Parameters {
+                ins: 0x20,
+                p1: 0x01,
+                p2: 0x80,
+            },
+        ),
+        (
+            &[0x80, 0x2A, 0x00, 0x9A, 0x01, 0x00, 0x00],
+            Refusal::Parameters {
+                ins: 0x2A,
+                p1: 0x00,
+                p2: 0x9A,
+            },
+        ),
+        (
+            &[0x80, 0x2A, 0x00, 0x80, 0x01, 0x00, 0x00],
+            Refusal::Body { ins: 0x2A },
+        ),
         (&[0x80, 0xFC, 0x00, 0x00, 0x00], Refusal::Body { ins: 0xFC }),
     ];
     for (apdu, refusal) in cases {
@@ -225,8 +312,8 @@ fn refuses_malformed_and_extended_apdus() {
     let cases: [&[u8]; 5] = [
         &[],
         &[0x00, 0xA4, 0x04],
-        &[0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3],              // Lc beyond the data
-        &[0x00, 0xB0, 0x00, 0x00, 0x00, 0x01, 0x00],        // extended Le
+        &[0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3], // Lc beyond the data
+        &[0x00, 0xB0, 0x00, 0x00, 0x00, 0x01, 0x00], // extended Le
         &[0x00, 0xA4, 0x04, 0x0C, 0x00, 0x00, 0x0A, 0xD3], // extended Lc
     ];
     for apdu in cases {
@@ -241,10 +328,16 @@ fn a_refused_select_never_reaches_the_transport() {
     let mut card = JpkiCard::new(recorder(&[0x90, 0x00]));
     for aid in [TEXT_AP, CARD_FACE_AP, JUKI_AP, COMMON_AP] {
         let err = card.transmit(&select_by_name(&aid)).unwrap_err();
-        assert!(matches!(err, JpkiError::Refused(Refusal::Application)), "{err:?}");
+        assert!(
+            matches!(err, JpkiError::Refused(Refusal::Application)),
+            "{err:?}"
+        );
     }
     let err = card.transmit(&select_ef(0x0001)).unwrap_err();
-    assert!(matches!(err, JpkiError::Refused(Refusal::File { file: 1 })), "{err:?}");
+    assert!(
+        matches!(err, JpkiError::Refused(Refusal::File { file: 1 })),
+        "{err:?}"
+    );
     assert_eq!(card.into_inner().sent, 0);
 }
 
@@ -259,9 +352,15 @@ fn identifies_a_my_number_card_on_the_in_memory_card() {
 #[test]
 fn a_card_without_the_jpki_ap_is_not_a_my_number_card() {
     let mut card = JpkiCard::new(SimTransport(Card::foreign()));
-    assert_eq!(card.identify().unwrap(), CardKind::NotMyNumber(StatusWord::FileNotFound));
+    assert_eq!(
+        card.identify().unwrap(),
+        CardKind::NotMyNumber(StatusWord::FileNotFound)
+    );
     let mut odd = JpkiCard::new(recorder(&[0x6E, 0x00]));
-    assert_eq!(odd.identify().unwrap(), CardKind::NotMyNumber(StatusWord::ClaNotSupported));
+    assert_eq!(
+        odd.identify().unwrap(),
+        CardKind::NotMyNumber(StatusWord::ClaNotSupported)
+    );
 }
 
 #[test]
@@ -273,7 +372,13 @@ fn transport_errors_and_short_responses_surface_as_errors() {
         }
     }
     let err = JpkiCard::new(Removed).identify().unwrap_err();
-    assert!(matches!(err, JpkiError::Transport(TransportError::CardRemoved)), "{err:?}");
+    assert!(
+        matches!(err, JpkiError::Transport(TransportError::CardRemoved)),
+        "{err:?}"
+    );
     let err = JpkiCard::new(recorder(&[0x90])).identify().unwrap_err();
-    assert!(matches!(err, JpkiError::MalformedResponse { len: 1 }), "{err:?}");
+    assert!(
+        matches!(err, JpkiError::MalformedResponse { len: 1 }),
+        "{err:?}"
+    );
 }

@@ -101,7 +101,9 @@ pub enum TransportError {
     #[error("pc/sc wait cancelled")]
     Cancelled,
     /// A wait for a reader state reached its deadline first.
-    #[error("reader {reader:?} still shows \"{last_seen}\" after {waited:?} waiting for \"{wanted}\"")]
+    #[error(
+        "reader {reader:?} still shows \"{last_seen}\" after {waited:?} waiting for \"{wanted}\""
+    )]
     WaitTimedOut {
         /// The reader waited on.
         reader: String,

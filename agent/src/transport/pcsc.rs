@@ -91,27 +91,49 @@ impl PcscContext {
     ) -> Result<ReaderStatus, TransportError> {
         let started = Instant::now();
         let deadline = started + timeout;
+        let name = reader_cstring(reader)?;
         let mut states = [
             ReaderState::new(PNP_NOTIFICATION(), State::UNAWARE),
-            ReaderState::new(reader_cstring(reader)?, State::UNAWARE),
+            ReaderState::new(name.clone(), State::UNAWARE),
         ];
+        // pcscd fails the whole call for a reader it does not list; until the reader appears,
+        // wait on the PnP pseudo-reader alone, which changes with the reader list.
+        let mut listed = true;
+        let mut last_seen = SlotState::ReaderMissing;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
-            match self.ctx.get_status_change(remaining, &mut states) {
-                Ok(()) => {}
+            let watched = if listed {
+                &mut states[..]
+            } else {
+                &mut states[..1]
+            };
+            match self.ctx.get_status_change(remaining, watched) {
+                Ok(()) if listed => {
+                    let status = reader_status(reader.to_owned(), &states[1]);
+                    if status.state == wanted {
+                        return Ok(status);
+                    }
+                    last_seen = status.state;
+                }
+                Ok(()) => {
+                    // The reader list changed: look for the reader again.
+                    listed = true;
+                    states[1] = ReaderState::new(name.clone(), State::UNAWARE);
+                }
+                Err(Error::UnknownReader) if listed => {
+                    listed = false;
+                    last_seen = SlotState::ReaderMissing;
+                    continue;
+                }
                 Err(Error::Timeout) => {
                     return Err(TransportError::WaitTimedOut {
                         reader: reader.to_owned(),
                         wanted,
-                        last_seen: slot_state(states[1].event_state()),
+                        last_seen,
                         waited: started.elapsed(),
                     });
                 }
                 Err(e) => return Err(map_error("waiting for a reader state change")(e)),
-            }
-            let status = reader_status(reader.to_owned(), &states[1]);
-            if status.state == wanted {
-                return Ok(status);
             }
             // Wait for the next change relative to what was just seen (event count included).
             for state in &mut states {

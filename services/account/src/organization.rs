@@ -1,8 +1,6 @@
 //! Organizations (clinic groups) as domain values: ids, validated names, page tokens.
 
 use crate::error::{Error, Result};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
 /// An organization's id: a server-made UUIDv7.
@@ -132,42 +130,28 @@ pub struct PageToken {
 }
 
 impl PageToken {
-    const TAG: &'static str = "org:";
+    const TAG: &'static str = "org";
 
     /// Encodes the token for clients (opaque to them).
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}{}", Self::TAG, self.after.stored()))
+        mynafleet_kit::page::encode_token(Self::TAG, &self.after.stored())
     }
 
     /// Decodes a client's token; an empty string means the first page.
     pub fn decode(token: &str) -> Result<Option<Self>> {
-        if token.is_empty() {
-            return Ok(None);
+        match mynafleet_kit::page::decode_token(Self::TAG, token) {
+            Ok(None) => Ok(None),
+            Ok(Some(last)) => OrganizationId::from_stored(&last)
+                .map(|after| Some(Self { after }))
+                .ok_or(Error::InvalidPageToken),
+            Err(()) => Err(Error::InvalidPageToken),
         }
-        let bytes = URL_SAFE_NO_PAD
-            .decode(token)
-            .map_err(|_| Error::InvalidPageToken)?;
-        let s = String::from_utf8(bytes).map_err(|_| Error::InvalidPageToken)?;
-        let id = s
-            .strip_prefix(Self::TAG)
-            .and_then(OrganizationId::from_stored)
-            .ok_or(Error::InvalidPageToken)?;
-        Ok(Some(Self { after: id }))
     }
 }
 
 /// Validates a page size: 0 means the default, above the maximum is refused.
 pub(crate) fn page_size(requested: i32) -> Result<u32> {
-    const DEFAULT: u32 = 50;
-    const MAX: i32 = 1000;
-    match requested {
-        0 => Ok(DEFAULT),
-        n if (1..=MAX).contains(&n) => Ok(n.unsigned_abs()),
-        _ => Err(Error::field(
-            "page_size",
-            format!("must be between 0 and {MAX}"),
-        )),
-    }
+    mynafleet_kit::page::page_size(requested).map_err(|d| Error::field("page_size", d))
 }
 
 #[cfg(test)]

@@ -11,6 +11,16 @@ use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
+use tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET as REFLECTION_V1;
+use tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET as REFLECTION_V1ALPHA;
+
+/// The services the frame adds to every server.
+const FRAME_SERVICES: &[&str] = &[
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
 /// What a service tells the frame about itself.
 #[derive(Debug)]
 pub struct Frame {
@@ -56,18 +66,26 @@ pub async fn serve(
             .set_service_status(*name, ServingStatus::Serving)
             .await;
     }
-    let mut v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
-    let mut v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
-    for set in frame.descriptor_sets {
-        v1 = v1.register_encoded_file_descriptor_set(set);
-        v1alpha = v1alpha.register_encoded_file_descriptor_set(set);
-    }
+    let reflection = || {
+        let mut b = tonic_reflection::server::Builder::configure()
+            .include_reflection_service(false)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(REFLECTION_V1)
+            .register_encoded_file_descriptor_set(REFLECTION_V1ALPHA);
+        for set in frame.descriptor_sets {
+            b = b.register_encoded_file_descriptor_set(set);
+        }
+        // Only what this server serves is listed, though the descriptor sets describe more.
+        for name in frame.health_names.iter().chain(FRAME_SERVICES) {
+            b = b.with_service_name(*name);
+        }
+        b
+    };
+    let (v1, v1alpha) = (reflection().build_v1()?, reflection().build_v1alpha()?);
     let routes = routes
         .add_service(health)
-        .add_service(v1.build_v1()?)
-        .add_service(v1alpha.build_v1alpha()?);
+        .add_service(v1)
+        .add_service(v1alpha);
     let issuers = Issuers::from_roots(&frame.tls.roots)?;
     let service = frame.service;
     let names = frame.health_names;

@@ -7,12 +7,14 @@
 //! hand it their descriptor sets, service names, access tables and migrations as arguments.
 
 pub mod auth;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod grpc;
 pub mod guard;
 pub mod idempotency;
+pub mod page;
 pub mod shutdown;
 pub mod status;
 pub mod telemetry;

@@ -1,1 +1,30 @@
-fn main() {}
+//! `mynafleet`: parses the command line and hands over to the library (`dev`, `serve`).
+
+use clap::Parser as _;
+use mynafleet::cli::{Cli, Command};
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Dev(args) => {
+            match mynafleet_kit::telemetry::init("mynafleet-dev", &Default::default()) {
+                Ok(guard) => {
+                    let r = mynafleet::cli::run_dev(args).await;
+                    guard.shutdown().await;
+                    r
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Command::Serve(args) => mynafleet::serve::run(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mynafleet: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The store conformance suite: every case runs on SQLite and on PostgreSQL.
+
+use super::*;
+use mynafleet_kit::db::Backend;
+use mynafleet_kit::db::testing::{TestDatabase, fresh_database};
+
+async fn open(backend: Backend) -> (AnyPool, TestDatabase) {
+    let db = fresh_database(backend).await;
+    let pool = mynafleet_kit::db::connect(&db.url, &crate::MIGRATIONS)
+        .await
+        .expect("open activation store");
+    (pool, db)
+}
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let (pool, _db) = super::open(super::Backend::Sqlite).await;
+                    super::$case(pool).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let (pool, _db) = super::open(super::Backend::Postgres).await;
+                    super::$case(pool).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    devices_list_per_organization_in_pages,
+    a_key_belongs_to_one_device,
+);
+
+fn device(org: &str, n: u32) -> Device {
+    Device {
+        id: format!("0190{n:04}-0000-7000-8000-000000000000"),
+        organization_id: org.to_owned(),
+        clinic_id: "c1".to_owned(),
+        account_id: format!("W{n:07}"),
+        status: DeviceStatus::Active,
+        key_fingerprint: format!("{org}-{n:064}"),
+        create_time: i64::from(n),
+        last_seen_time: (n % 2 == 0).then_some(i64::from(n) + 10),
+    }
+}
+
+async fn devices_list_per_organization_in_pages(pool: AnyPool) {
+    for n in 1..=5 {
+        insert_device(&pool, &device("org-a", n)).await.unwrap();
+    }
+    insert_device(&pool, &device("org-b", 9)).await.unwrap();
+    let (first, next) = list_devices(&pool, "org-a", None, 3).await.unwrap();
+    assert_eq!(
+        first,
+        (1..=3).map(|n| device("org-a", n)).collect::<Vec<_>>()
+    );
+    let (rest, end) = list_devices(&pool, "org-a", next.as_deref(), 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        rest,
+        (4..=5).map(|n| device("org-a", n)).collect::<Vec<_>>()
+    );
+    assert_eq!(end, None);
+    let (none, _) = list_devices(&pool, "org-c", None, 3).await.unwrap();
+    assert!(none.is_empty());
+}
+
+async fn a_key_belongs_to_one_device(pool: AnyPool) {
+    insert_device(&pool, &device("org-a", 1)).await.unwrap();
+    let mut twin = device("org-a", 2);
+    twin.key_fingerprint = device("org-a", 1).key_fingerprint;
+    let err = insert_device(&pool, &twin).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Db(e) if mynafleet_kit::db::is_unique_violation(e)),
+        "{err:?}"
+    );
+}
