@@ -141,18 +141,20 @@ pub fn start(
 ) -> anyhow::Result<Running> {
     let addresses = listeners.addresses()?;
     let pki = &setup.pki;
-    let server_tls = |service: &str| -> anyhow::Result<_> {
+    // Devices call activation and the proxy only; the other services never trust the device CA.
+    let server_tls = |service: &str, accepts_devices: bool| -> anyhow::Result<_> {
         let id = pki
             .service_identity(service)
             .with_context(|| format!("issue {service} certificate"))?;
-        Ok((pki.server_tls(id.clone(), setup.device_ca_pem.clone()), id))
+        let device_ca = setup.device_ca_pem.clone().filter(|_| accepts_devices);
+        Ok((pki.server_tls(id.clone(), device_ca), id))
     };
 
-    let (tls, _) = server_tls(mynafleet_account::SERVICE_NAME)?;
+    let (tls, _) = server_tls(mynafleet_account::SERVICE_NAME, false)?;
     let mut account = mynafleet_account::Config::for_tests(setup.databases.account.clone(), tls);
     account.clock = setup.clock.clone();
 
-    let (tls, id) = server_tls(mynafleet_activation::SERVICE_NAME)?;
+    let (tls, id) = server_tls(mynafleet_activation::SERVICE_NAME, true)?;
     let mut activation = mynafleet_activation::Config::for_tests(
         setup.databases.activation.clone(),
         tls,
@@ -162,10 +164,10 @@ pub fn start(
     activation.clock = setup.clock.clone();
     activation.call_timeout = Duration::from_secs(5);
 
-    let (tls, _) = server_tls(mynafleet_eligibility_proxy::SERVICE_NAME)?;
+    let (tls, _) = server_tls(mynafleet_eligibility_proxy::SERVICE_NAME, true)?;
     let proxy = mynafleet_eligibility_proxy::Config::for_tests(tls);
 
-    let (tls, _) = server_tls(mynafleet_oqs_sim::SERVICE_NAME)?;
+    let (tls, _) = server_tls(mynafleet_oqs_sim::SERVICE_NAME, false)?;
     let oqs = mynafleet_oqs_sim::Config::for_tests(tls);
 
     let mut tasks = JoinSet::new();

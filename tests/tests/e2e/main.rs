@@ -1,1 +1,5 @@
-//! e2e
+//! End-to-end tests of the whole suite, one module per flow.
+
+mod foundation;
+mod organizations;
+mod serve;
