@@ -178,10 +178,10 @@ async fn wait_for_endpoints(path: &Path, child: &mut Child) -> serde_json::Value
             if let Some(status) = child.try_wait().unwrap() {
                 panic!("mynafleet dev exited early with {status}");
             }
-            if let Ok(text) = std::fs::read_to_string(path) {
-                if let Ok(v) = serde_json::from_str(&text) {
-                    return v;
-                }
+            if let Ok(text) = std::fs::read_to_string(path)
+                && let Ok(v) = serde_json::from_str(&text)
+            {
+                return v;
             }
         }
     })

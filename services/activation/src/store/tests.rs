@@ -49,7 +49,7 @@ fn device(org: &str, n: u32) -> Device {
         status: DeviceStatus::Active,
         key_fingerprint: format!("{org}-{n:064}"),
         create_time: i64::from(n),
-        last_seen_time: (n % 2 == 0).then_some(i64::from(n) + 10),
+        last_seen_time: n.is_multiple_of(2).then_some(i64::from(n) + 10),
     }
 }
 
