@@ -26,6 +26,30 @@ const DAY: Duration = Duration::from_secs(86_400);
 /// How long a test waits for something that should happen at once.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
+/// Expands e2e cases `async fn case(backend: Backend)` into one `#[tokio::test]` per backend,
+/// in modules `sqlite` and `postgres`: `on_both_backends!(case_a, case_b);`
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case($crate::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case($crate::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
 /// Installs the test log subscriber once per process when `TEST_LOG` is set.
 pub fn init_test_log() {
     static ONCE: OnceLock<()> = OnceLock::new();

@@ -51,7 +51,7 @@ impl Error {
 impl From<Error> for Status {
     fn from(e: Error) -> Self {
         match e {
-            Error::InvalidFields(v) => status::invalid_argument(COMMON_DOMAIN, "INVALID_FIELD", &v),
+            Error::InvalidFields(v) => status::invalid_fields(&v),
             Error::MyNumberRefused { field } => status::invalid_argument(
                 COMMON_DOMAIN,
                 "MY_NUMBER_REFUSED",
@@ -61,22 +61,8 @@ impl From<Error> for Status {
                      stores My Numbers (if this is not one, change the digits or their grouping)",
                 )],
             ),
-            Error::InvalidPageToken => status::invalid_argument(
-                COMMON_DOMAIN,
-                "INVALID_PAGE_TOKEN",
-                &[FieldViolation::new(
-                    "page_token",
-                    "not a token from a previous response of this list",
-                )],
-            ),
-            Error::RequestIdReused => status::invalid_argument(
-                COMMON_DOMAIN,
-                "REQUEST_ID_REUSED",
-                &[FieldViolation::new(
-                    "request_id",
-                    "was already used with a different request; send a new UUID",
-                )],
-            ),
+            Error::InvalidPageToken => status::invalid_page_token(),
+            Error::RequestIdReused => status::request_id_reused(),
             Error::OrganizationNotFound => status::with_reason(
                 Code::NotFound,
                 DOMAIN,

@@ -33,6 +33,21 @@ fn organization(row: &AnyRow) -> Result<Organization> {
     })
 }
 
+/// Claims `key` as the transaction's first statement: `Some(response)` when the same request
+/// was done before, an error when the id was used with another request.
+async fn claim(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    key: Option<&RequestKey<'_>>,
+    now: i64,
+) -> Result<Option<Vec<u8>>> {
+    let Some(key) = key else { return Ok(None) };
+    match idempotency::claim(tx, key, now).await? {
+        Claim::New => Ok(None),
+        Claim::Replay(r) => Ok(Some(r)),
+        Claim::Reused => Err(Error::RequestIdReused),
+    }
+}
+
 /// Creates an organization; with a request key, a repeat returns the first response.
 /// `encode` turns the new organization into the response that a repeat gets back.
 pub async fn create_organization(
@@ -43,12 +58,8 @@ pub async fn create_organization(
     encode: impl FnOnce(&Organization) -> Vec<u8>,
 ) -> Result<Idempotent<Organization>> {
     let mut tx = pool.begin().await?;
-    if let Some(key) = key {
-        match idempotency::claim(&mut tx, key, now).await? {
-            Claim::New => {}
-            Claim::Replay(r) => return Ok(Idempotent::Replayed(r)),
-            Claim::Reused => return Err(Error::RequestIdReused),
-        }
+    if let Some(replay) = claim(&mut tx, key, now).await? {
+        return Ok(Idempotent::Replayed(replay));
     }
     let org = Organization {
         id: OrganizationId::new(),
@@ -132,12 +143,8 @@ pub async fn update_organization(
     encode: impl FnOnce(&Organization) -> Vec<u8>,
 ) -> Result<Idempotent<Organization>> {
     let mut tx = pool.begin().await?;
-    if let Some(key) = key {
-        match idempotency::claim(&mut tx, key, now).await? {
-            Claim::New => {}
-            Claim::Replay(r) => return Ok(Idempotent::Replayed(r)),
-            Claim::Reused => return Err(Error::RequestIdReused),
-        }
+    if let Some(replay) = claim(&mut tx, key, now).await? {
+        return Ok(Idempotent::Replayed(replay));
     }
     // One conditional UPDATE: the revision check and the change cannot be split by another
     // writer on either engine.

@@ -1,6 +1,6 @@
 //! The activation service's errors and the one place that turns them into gRPC statuses.
 
-use mynafleet_kit::status::{self, COMMON_DOMAIN, FieldViolation};
+use mynafleet_kit::status::{self, FieldViolation};
 use mynafleet_proto::tonic::{self, Code, Status};
 
 /// The error domain of activation reasons.
@@ -42,15 +42,8 @@ impl Error {
 impl From<Error> for Status {
     fn from(e: Error) -> Self {
         match e {
-            Error::InvalidFields(v) => status::invalid_argument(COMMON_DOMAIN, "INVALID_FIELD", &v),
-            Error::InvalidPageToken => status::invalid_argument(
-                COMMON_DOMAIN,
-                "INVALID_PAGE_TOKEN",
-                &[FieldViolation::new(
-                    "page_token",
-                    "not a token from a previous response of this list",
-                )],
-            ),
+            Error::InvalidFields(v) => status::invalid_fields(&v),
+            Error::InvalidPageToken => status::invalid_page_token(),
             Error::OrganizationNotFound => status::with_reason(
                 Code::NotFound,
                 DOMAIN,

@@ -52,6 +52,35 @@ pub fn invalid_argument(domain: &str, reason: &str, violations: &[FieldViolation
     Status::with_error_details(Code::InvalidArgument, message, details)
 }
 
+/// Returns INVALID_ARGUMENT (`INVALID_FIELD`) listing every violation.
+pub fn invalid_fields(violations: &[FieldViolation]) -> Status {
+    invalid_argument(COMMON_DOMAIN, "INVALID_FIELD", violations)
+}
+
+/// Returns INVALID_ARGUMENT (`INVALID_PAGE_TOKEN`) for a token this list never issued.
+pub fn invalid_page_token() -> Status {
+    invalid_argument(
+        COMMON_DOMAIN,
+        "INVALID_PAGE_TOKEN",
+        &[FieldViolation::new(
+            "page_token",
+            "not a token from a previous response of this list",
+        )],
+    )
+}
+
+/// Returns INVALID_ARGUMENT (`REQUEST_ID_REUSED`) for a request id sent with another request.
+pub fn request_id_reused() -> Status {
+    invalid_argument(
+        COMMON_DOMAIN,
+        "REQUEST_ID_REUSED",
+        &[FieldViolation::new(
+            "request_id",
+            "was already used with a different request; send a new UUID",
+        )],
+    )
+}
+
 /// Returns the INTERNAL status clients see; the cause stays in the server log.
 pub fn internal() -> Status {
     with_reason(Code::Internal, COMMON_DOMAIN, "INTERNAL", "internal error")

@@ -9,28 +9,7 @@ use mynafleet_proto::tonic::transport::Channel;
 use mynafleet_tests::{As, Backend, Suite, SuiteOptions, Target};
 use pb::organization_service_client::OrganizationServiceClient;
 
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+mynafleet_tests::on_both_backends!(
     created_organization_reads_back_and_lists_in_pages,
     duplicate_create_with_one_request_id_returns_the_first_result,
     malformed_input_gets_invalid_argument_with_field_violations,

@@ -12,28 +12,9 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::process::{Child, Command};
 
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(serve_account_runs_from_a_config_file_and_keeps_data_across_restarts);
+mynafleet_tests::on_both_backends!(
+    serve_account_runs_from_a_config_file_and_keeps_data_across_restarts
+);
 
 /// Returns a port that was free a moment ago. A child process binds its own listener, so the
 /// port cannot be handed over bound; the window between release and reuse is tiny.

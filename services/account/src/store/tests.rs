@@ -1,41 +1,8 @@
 //! The store conformance suite: every case runs on SQLite and on PostgreSQL.
 
 use super::*;
-use mynafleet_kit::db::Backend;
-use mynafleet_kit::db::testing::{TestDatabase, fresh_database};
-
-async fn open(backend: Backend) -> (AnyPool, TestDatabase) {
-    let db = fresh_database(backend).await;
-    let pool = mynafleet_kit::db::connect(&db.url, &crate::MIGRATIONS)
-        .await
-        .expect("open account store");
-    (pool, db)
-}
-
-macro_rules! conformance {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let (pool, _db) = super::open(super::Backend::Sqlite).await;
-                    super::$case(pool).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let (pool, _db) = super::open(super::Backend::Postgres).await;
-                    super::$case(pool).await;
-                }
-            )*
-        }
-    };
-}
-
-conformance!(
+mynafleet_kit::store_conformance!(
+    crate::MIGRATIONS;
     created_organization_reads_back,
     unknown_organization_is_not_found,
     list_pages_in_creation_order_without_gaps,

@@ -1,41 +1,8 @@
 //! The store conformance suite: every case runs on SQLite and on PostgreSQL.
 
 use super::*;
-use mynafleet_kit::db::Backend;
-use mynafleet_kit::db::testing::{TestDatabase, fresh_database};
-
-async fn open(backend: Backend) -> (AnyPool, TestDatabase) {
-    let db = fresh_database(backend).await;
-    let pool = mynafleet_kit::db::connect(&db.url, &crate::MIGRATIONS)
-        .await
-        .expect("open activation store");
-    (pool, db)
-}
-
-macro_rules! conformance {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let (pool, _db) = super::open(super::Backend::Sqlite).await;
-                    super::$case(pool).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let (pool, _db) = super::open(super::Backend::Postgres).await;
-                    super::$case(pool).await;
-                }
-            )*
-        }
-    };
-}
-
-conformance!(
+mynafleet_kit::store_conformance!(
+    crate::MIGRATIONS;
     devices_list_per_organization_in_pages,
     a_key_belongs_to_one_device,
 );

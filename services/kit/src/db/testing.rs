@@ -70,6 +70,54 @@ fn replace_database(url: &str, name: &str) -> String {
     }
 }
 
+/// Returns a fresh database on `backend` with `migrations` applied, and its guard (keep it
+/// alive as long as the pool).
+pub async fn fresh_pool(
+    backend: Backend,
+    migrations: &super::Migrations,
+) -> (sqlx::AnyPool, TestDatabase) {
+    let db = fresh_database(backend).await;
+    let pool = super::connect(&db.url, migrations)
+        .await
+        .unwrap_or_else(|e| panic!("open {backend:?} test store: {e}"));
+    (pool, db)
+}
+
+/// Expands store conformance cases `async fn case(pool: AnyPool)` into one `#[tokio::test]`
+/// per backend, in modules `sqlite` and `postgres`, each on a fresh migrated database:
+/// `store_conformance!(crate::MIGRATIONS; case_a, case_b);`
+#[macro_export]
+macro_rules! store_conformance {
+    ($migrations:expr; $($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let (pool, _db) = $crate::db::testing::fresh_pool(
+                        $crate::db::Backend::Sqlite,
+                        &$migrations,
+                    )
+                    .await;
+                    super::$case(pool).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let (pool, _db) = $crate::db::testing::fresh_pool(
+                        $crate::db::Backend::Postgres,
+                        &$migrations,
+                    )
+                    .await;
+                    super::$case(pool).await;
+                }
+            )*
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::replace_database;
