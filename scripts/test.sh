@@ -117,6 +117,16 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------
+step "buf lint proto/ (STANDARD rules)"
+BUF="$REPO_ROOT/target/buf/node_modules/.bin/buf"
+if [ ! -x "$BUF" ]; then
+    mkdir -p "$REPO_ROOT/target/buf"
+    npm install --silent --no-audit --no-fund --prefix "$REPO_ROOT/target/buf" "@bufbuild/buf@1" >/dev/null \
+        || die "could not install @bufbuild/buf from npm (needed for buf lint)"
+fi
+(cd "$REPO_ROOT/proto" && "$BUF" lint)
+
+# ---------------------------------------------------------------------------------------
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
