@@ -4,12 +4,14 @@
 //! It owns its database and is reached only over gRPC; it never reads another service's
 //! tables. Only `grpc.rs` sees prost types.
 
+mod clinic;
 mod config;
 mod error;
 mod grpc;
 mod organization;
 pub mod store;
 
+pub use clinic::{ClinicKind, CodeWarning, FacilityCode, InstitutionCode, RegistrationNumber};
 pub use config::{Config, FileConfig};
 pub use error::{Error, Result};
 pub use organization::{DisplayName, NewOrganization, Organization, OrganizationId, PageToken};
