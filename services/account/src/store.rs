@@ -48,6 +48,20 @@ async fn claim(
     }
 }
 
+/// Records the response of a claimed key beside the work, commits, and returns the result.
+async fn finish(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    key: Option<&RequestKey<'_>>,
+    org: Organization,
+    encode: impl FnOnce(&Organization) -> Vec<u8>,
+) -> Result<Idempotent<Organization>> {
+    if let Some(key) = key {
+        idempotency::complete(&mut tx, key, &encode(&org)).await?;
+    }
+    tx.commit().await?;
+    Ok(Idempotent::Done(org))
+}
+
 /// Creates an organization; with a request key, a repeat returns the first response.
 /// `encode` turns the new organization into the response that a repeat gets back.
 pub async fn create_organization(
@@ -79,11 +93,7 @@ pub async fn create_organization(
     .bind(org.update_time)
     .execute(&mut *tx)
     .await?;
-    if let Some(key) = key {
-        idempotency::complete(&mut tx, key, &encode(&org)).await?;
-    }
-    tx.commit().await?;
-    Ok(Idempotent::Done(org))
+    finish(tx, key, org, encode).await
 }
 
 /// Returns one organization.
@@ -174,11 +184,7 @@ pub async fn update_organization(
             });
         }
     };
-    if let Some(key) = key {
-        idempotency::complete(&mut tx, key, &encode(&org)).await?;
-    }
-    tx.commit().await?;
-    Ok(Idempotent::Done(org))
+    finish(tx, key, org, encode).await
 }
 
 #[cfg(test)]
