@@ -6,6 +6,12 @@ use std::path::PathBuf;
 const PROTOS: &[&str] = &[
     "mynafleet/common/v1/common.proto",
     "mynafleet/account/v1/account.proto",
+    "mynafleet/account/v1/clinic.proto",
+    "mynafleet/account/v1/operator.proto",
+    "mynafleet/account/v1/device_account.proto",
+    "mynafleet/account/v1/application.proto",
+    "mynafleet/account/v1/internal.proto",
+    "mynafleet/account/v1/audit_log.proto",
     "mynafleet/activation/v1/activation.proto",
     "mynafleet/eligibility/v1/eligibility.proto",
     "mynafleet/agent/v1/agent.proto",

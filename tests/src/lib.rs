@@ -170,6 +170,7 @@ impl Suite {
             },
             clock: clock.clone(),
             device_ca_pem: Some(device_ca.cert_pem().to_owned()),
+            account_keys: mynafleet_account::Keys::generate().expect("generate test keys"),
         };
         let token = CancellationToken::new();
         let running = dev::start(setup, listeners, token.clone()).expect("start services");

@@ -3,8 +3,11 @@
 
 use mynafleet_kit::clock::Clock;
 use mynafleet_kit::config::{ConfigError, ServerSection};
+use mynafleet_kit::keys::{KeyError, SecretKey};
 use mynafleet_kit::tls::ServerTls;
 use serde::Deserialize;
+use std::path::PathBuf;
+use std::time::Duration;
 
 /// What the account service runs with.
 #[derive(Clone, Debug)]
@@ -17,17 +20,94 @@ pub struct Config {
     pub clock: Clock,
     /// Production mode (refuses test roots once trust roots exist).
     pub production: bool,
+    /// The keys kept in files.
+    pub keys: Keys,
+    /// Operator sessions and login lockout.
+    pub sessions: SessionPolicy,
+    /// Failed device-password checks before the account locks.
+    pub device_max_failed_checks: u32,
+    /// What the ユーザ設定情報 sheet tells a terminal about where to connect.
+    pub sheet: SheetSettings,
+}
+
+/// The account service's secret keys (DESIGN.md §5).
+#[derive(Clone, Debug)]
+pub struct Keys {
+    /// Seals operators' TOTP secrets.
+    pub totp: SecretKey,
+    /// The patient-reference key; HKDF derives the bank-digit check key from it.
+    pub reference: SecretKey,
+}
+
+/// Operator session and login rules.
+#[derive(Clone, Debug)]
+pub struct SessionPolicy {
+    /// A session ends after this much inactivity (default 15 min).
+    pub idle_timeout: Duration,
+    /// A session ends this long after login whatever happens (default 8 h).
+    pub absolute_lifetime: Duration,
+    /// Failed logins in a row before the operator locks (default 5).
+    pub max_failed_logins: u32,
+    /// Whether every operator must use TOTP (default yes, guideline 6.0 two-factor rule).
+    pub require_totp: bool,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(15 * 60),
+            absolute_lifetime: Duration::from_secs(8 * 3600),
+            max_failed_logins: 5,
+            require_totp: true,
+        }
+    }
+}
+
+/// What the sheet names besides the account.
+#[derive(Clone, Debug, Default)]
+pub struct SheetSettings {
+    /// The activation endpoint terminals connect to, for example `activation.example.jp:7502`.
+    pub activation_endpoint: String,
+    /// SHA-256 fingerprint (colon-separated hex) of the CA behind the servers' certificates.
+    pub ca_fingerprint: String,
 }
 
 impl Config {
-    /// Returns a non-production configuration with a manual clock at the current time.
+    /// Returns a non-production configuration with a manual clock at the current time and
+    /// fresh in-memory keys.
     pub fn for_tests(database_url: String, tls: ServerTls) -> Self {
+        let ca_fingerprint = mynafleet_kit::tls::fingerprint_pem(&tls.roots.service_ca_pem);
         Self {
             database_url,
             tls,
             clock: Clock::manual(time::OffsetDateTime::now_utc()),
             production: false,
+            keys: Keys::generate().unwrap_or_else(|e| panic!("test keys: {e}")),
+            sessions: SessionPolicy::default(),
+            device_max_failed_checks: 5,
+            sheet: SheetSettings {
+                activation_endpoint: String::new(),
+                ca_fingerprint,
+            },
         }
+    }
+}
+
+impl Keys {
+    /// Returns fresh random keys (tests).
+    pub fn generate() -> Result<Self, KeyError> {
+        Ok(Self {
+            totp: SecretKey::generate()?,
+            reference: SecretKey::generate()?,
+        })
+    }
+
+    /// Reads the key files in `dir` (`totp.key`, `reference.key`), creating missing ones.
+    pub fn load_or_create(dir: &std::path::Path) -> Result<Self, KeyError> {
+        Ok(Self {
+            totp: SecretKey::load_or_create(&dir.join("totp.key"))?,
+            reference: SecretKey::load_or_create(&dir.join("reference.key"))?,
+        })
     }
 }
 
@@ -37,20 +117,100 @@ impl Config {
 pub struct FileConfig {
     /// Listener, database, TLS files and telemetry.
     pub server: ServerSection,
+    /// Key files.
+    pub keys: KeyFiles,
+    /// Session rules; defaults when absent.
+    #[serde(default)]
+    pub sessions: SessionSection,
+    /// What ユーザ設定情報 sheets say.
+    #[serde(default)]
+    pub sheet: SheetSection,
+}
+
+/// `[keys]`: files of 64 hex digits, mode 0600.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyFiles {
+    /// Seals TOTP secrets.
+    pub totp_key_file: PathBuf,
+    /// The patient-reference key (shared with the eligibility proxy).
+    pub reference_key_file: PathBuf,
+}
+
+/// `[sessions]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSection {
+    /// Minutes of inactivity that end a session.
+    pub idle_timeout_minutes: u64,
+    /// Hours after login that end a session.
+    pub absolute_lifetime_hours: u64,
+    /// Failed logins before an operator locks.
+    pub max_failed_logins: u32,
+    /// Whether operators must enrol TOTP.
+    pub require_totp: bool,
+    /// Failed device-password checks before a device account locks.
+    pub device_max_failed_checks: u32,
+}
+
+impl Default for SessionSection {
+    fn default() -> Self {
+        let p = SessionPolicy::default();
+        Self {
+            idle_timeout_minutes: p.idle_timeout.as_secs() / 60,
+            absolute_lifetime_hours: p.absolute_lifetime.as_secs() / 3600,
+            max_failed_logins: p.max_failed_logins,
+            require_totp: p.require_totp,
+            device_max_failed_checks: 5,
+        }
+    }
+}
+
+/// `[sheet]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SheetSection {
+    /// The activation endpoint printed on sheets.
+    pub activation_endpoint: String,
 }
 
 impl FileConfig {
     /// Reads the files the configuration names and returns the service's configuration.
     pub fn into_config(self) -> Result<Config, ConfigError> {
+        let tls = self.server.tls.read()?;
+        let key = |path: &PathBuf| {
+            SecretKey::from_file(path).map_err(|e| ConfigError::Read {
+                path: path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })
+        };
+        let ca_fingerprint = mynafleet_kit::tls::fingerprint_pem(&tls.roots.service_ca_pem);
         Ok(Config {
             database_url: self
                 .server
                 .database_url
                 .clone()
                 .unwrap_or_else(|| "sqlite://account.db".to_owned()),
-            tls: self.server.tls.read()?,
+            tls,
             clock: Clock::system(),
             production: self.server.production,
+            keys: Keys {
+                totp: key(&self.keys.totp_key_file)?,
+                reference: key(&self.keys.reference_key_file)?,
+            },
+            sessions: SessionPolicy {
+                idle_timeout: Duration::from_secs(self.sessions.idle_timeout_minutes * 60),
+                absolute_lifetime: Duration::from_secs(
+                    self.sessions.absolute_lifetime_hours * 3600,
+                ),
+                max_failed_logins: self.sessions.max_failed_logins,
+                require_totp: self.sessions.require_totp,
+            },
+            device_max_failed_checks: self.sessions.device_max_failed_checks,
+            sheet: SheetSettings {
+                activation_endpoint: self.sheet.activation_endpoint,
+                ca_fingerprint,
+            },
         })
     }
 }

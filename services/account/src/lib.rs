@@ -4,15 +4,19 @@
 //! It owns its database and is reached only over gRPC; it never reads another service's
 //! tables. Only `grpc.rs` sees prost types.
 
+pub mod audit;
+pub mod auth;
 mod clinic;
 mod config;
 mod error;
 mod grpc;
+pub mod names;
 mod organization;
+mod password;
 pub mod store;
 
 pub use clinic::{ClinicKind, CodeWarning, FacilityCode, InstitutionCode, RegistrationNumber};
-pub use config::{Config, FileConfig};
+pub use config::{Config, FileConfig, Keys, SessionPolicy, SheetSettings};
 pub use error::{Error, Result};
 pub use organization::{DisplayName, NewOrganization, Organization, OrganizationId, PageToken};
 
@@ -24,16 +28,30 @@ pub const SERVICE_NAME: &str = "account";
 
 /// The account service's migrations.
 pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &[MigrationFile {
-        version: 1,
-        description: "create_organizations",
-        sql: include_str!("../migrations/sqlite/0001_create_organizations.sql"),
-    }],
-    postgres: &[MigrationFile {
-        version: 1,
-        description: "create_organizations",
-        sql: include_str!("../migrations/postgres/0001_create_organizations.sql"),
-    }],
+    sqlite: &[
+        MigrationFile {
+            version: 1,
+            description: "create_organizations",
+            sql: include_str!("../migrations/sqlite/0001_create_organizations.sql"),
+        },
+        MigrationFile {
+            version: 2,
+            description: "create_portal",
+            sql: include_str!("../migrations/sqlite/0002_create_portal.sql"),
+        },
+    ],
+    postgres: &[
+        MigrationFile {
+            version: 1,
+            description: "create_organizations",
+            sql: include_str!("../migrations/postgres/0001_create_organizations.sql"),
+        },
+        MigrationFile {
+            version: 2,
+            description: "create_portal",
+            sql: include_str!("../migrations/postgres/0002_create_portal.sql"),
+        },
+    ],
 };
 
 /// Runs the account service on `listener` until `shutdown` completes.

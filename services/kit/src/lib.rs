@@ -14,6 +14,7 @@ pub mod db;
 pub mod grpc;
 pub mod guard;
 pub mod idempotency;
+pub mod keys;
 pub mod page;
 pub mod shutdown;
 pub mod status;

@@ -33,6 +33,21 @@ pub fn with_reason(code: Code, domain: &str, reason: &str, message: impl Into<St
     Status::with_error_details(code, message, details)
 }
 
+/// Returns a status with `code`, `ErrorInfo` and a `BadRequest` naming the fields at fault.
+pub fn with_reason_and_fields(
+    code: Code,
+    domain: &str,
+    reason: &str,
+    message: &str,
+    violations: &[FieldViolation],
+) -> Status {
+    let mut details = ErrorDetails::with_error_info(reason, domain, []);
+    for v in violations {
+        details.add_bad_request_violation(v.field.clone(), v.description.clone());
+    }
+    Status::with_error_details(code, message, details)
+}
+
 /// Returns INVALID_ARGUMENT with `ErrorInfo` and a `BadRequest` listing every violation.
 pub fn invalid_argument(domain: &str, reason: &str, violations: &[FieldViolation]) -> Status {
     let mut details = ErrorDetails::with_error_info(reason, domain, []);

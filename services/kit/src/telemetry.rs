@@ -142,3 +142,22 @@ impl tonic::service::Interceptor for TracePropagation {
         Ok(req)
     }
 }
+
+struct StringInjector(String);
+
+impl Injector for StringInjector {
+    fn set(&mut self, key: &str, value: String) {
+        if key == "traceparent" {
+            self.0 = value;
+        }
+    }
+}
+
+/// Returns the current span's W3C `traceparent`, or an empty string outside a sampled trace
+/// (records such as audit entries carry it so their later processing joins the trace).
+pub fn current_traceparent() -> String {
+    let cx = tracing::Span::current().context();
+    let mut out = StringInjector(String::new());
+    TraceContextPropagator::new().inject_context(&cx, &mut out);
+    out.0
+}

@@ -150,6 +150,8 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         },
         clock: Clock::system(),
         device_ca_pem: None,
+        account_keys: mynafleet_account::Keys::load_or_create(&layout.root)
+            .context("read or create the account service's keys")?,
     };
     let token = mynafleet_kit::shutdown::on_signal();
     let running = dev::start(setup, listeners, token)?;

@@ -122,6 +122,8 @@ pub struct Setup {
     pub clock: Clock,
     /// The device CA the proxy and activation accept device certificates from, if any.
     pub device_ca_pem: Option<String>,
+    /// The account service's key files (TOTP sealing, patient references).
+    pub account_keys: mynafleet_account::Keys,
 }
 
 /// The running services.
@@ -153,6 +155,8 @@ pub fn start(
     let (tls, _) = server_tls(mynafleet_account::SERVICE_NAME, false)?;
     let mut account = mynafleet_account::Config::for_tests(setup.databases.account.clone(), tls);
     account.clock = setup.clock.clone();
+    account.keys = setup.account_keys.clone();
+    account.sheet.activation_endpoint = format!("localhost:{}", addresses.activation.port());
 
     let (tls, id) = server_tls(mynafleet_activation::SERVICE_NAME, true)?;
     let mut activation = mynafleet_activation::Config::for_tests(

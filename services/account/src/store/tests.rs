@@ -1,6 +1,18 @@
 //! The store conformance suite: every case runs on SQLite and on PostgreSQL.
 
 use super::*;
+use crate::audit::{ActionCode, RequestMeta};
+use crate::auth::Actor;
+
+fn audit() -> AuditEntry {
+    AuditEntry::new(
+        &Actor::Service("store-tests".into()),
+        &RequestMeta::default(),
+        1,
+        "test.action",
+        ActionCode::Execute,
+    )
+}
 mynafleet_kit::store_conformance!(
     crate::MIGRATIONS;
     created_organization_reads_back,
@@ -29,7 +41,7 @@ fn key<'a>(request_id: &'a str, hash: &'a [u8]) -> RequestKey<'a> {
 }
 
 async fn create(pool: &AnyPool, name: &str) -> Organization {
-    match create_organization(pool, 1_000, &new_org(name), None, |_| Vec::new())
+    match create_organization(pool, 1_000, &new_org(name), audit(), None, |_| Vec::new())
         .await
         .unwrap()
     {
@@ -78,7 +90,7 @@ async fn list_pages_in_creation_order_without_gaps(pool: AnyPool) {
 async fn repeated_request_id_replays_the_first_response(pool: AnyPool) {
     let rid = uuid::Uuid::new_v4().to_string();
     let k = key(&rid, b"hash-a");
-    let first = create_organization(&pool, 1, &new_org("A"), Some(&k), |o| {
+    let first = create_organization(&pool, 1, &new_org("A"), audit(), Some(&k), |o| {
         o.id.name().into_bytes()
     })
     .await
@@ -86,9 +98,11 @@ async fn repeated_request_id_replays_the_first_response(pool: AnyPool) {
     let Idempotent::Done(org) = first else {
         panic!("first call must create")
     };
-    let again = create_organization(&pool, 2, &new_org("A"), Some(&k), |_| b"other".to_vec())
-        .await
-        .unwrap();
+    let again = create_organization(&pool, 2, &new_org("A"), audit(), Some(&k), |_| {
+        b"other".to_vec()
+    })
+    .await
+    .unwrap();
     match again {
         Idempotent::Replayed(bytes) => assert_eq!(bytes, org.id.name().into_bytes()),
         Idempotent::Done(o) => panic!("second call created {o:?}"),
@@ -99,14 +113,24 @@ async fn repeated_request_id_replays_the_first_response(pool: AnyPool) {
 
 async fn request_id_with_another_request_is_refused(pool: AnyPool) {
     let rid = uuid::Uuid::new_v4().to_string();
-    create_organization(&pool, 1, &new_org("A"), Some(&key(&rid, b"a")), |_| {
-        Vec::new()
-    })
+    create_organization(
+        &pool,
+        1,
+        &new_org("A"),
+        audit(),
+        Some(&key(&rid, b"a")),
+        |_| Vec::new(),
+    )
     .await
     .unwrap();
-    let err = create_organization(&pool, 2, &new_org("B"), Some(&key(&rid, b"b")), |_| {
-        Vec::new()
-    })
+    let err = create_organization(
+        &pool,
+        2,
+        &new_org("B"),
+        audit(),
+        Some(&key(&rid, b"b")),
+        |_| Vec::new(),
+    )
     .await
     .unwrap_err();
     assert!(matches!(err, Error::RequestIdReused), "{err:?}");
@@ -121,9 +145,14 @@ async fn concurrent_duplicates_create_one_organization(pool: AnyPool) {
         let pool = pool.clone();
         let rid = rid.clone();
         tasks.push(tokio::spawn(async move {
-            create_organization(&pool, 1, &new_org("A"), Some(&key(&rid, b"h")), |o| {
-                o.id.name().into_bytes()
-            })
+            create_organization(
+                &pool,
+                1,
+                &new_org("A"),
+                audit(),
+                Some(&key(&rid, b"h")),
+                |o| o.id.name().into_bytes(),
+            )
             .await
             .map(|r| match r {
                 Idempotent::Done(o) => o.id.name().into_bytes(),
@@ -149,7 +178,7 @@ async fn update_bumps_the_etag_and_refuses_a_stale_one(pool: AnyPool) {
         expected_revision: Organization::parse_etag(&made.etag()),
     };
     let Idempotent::Done(updated) =
-        update_organization(&pool, 5_000, &update, None, |_| Vec::new())
+        update_organization(&pool, 5_000, &update, audit(), None, |_| Vec::new())
             .await
             .unwrap()
     else {
@@ -159,7 +188,7 @@ async fn update_bumps_the_etag_and_refuses_a_stale_one(pool: AnyPool) {
     assert_eq!(updated.etag(), "r2");
     assert_eq!(updated.update_time, 5_000);
     assert_eq!(updated.create_time, made.create_time);
-    let stale = update_organization(&pool, 6_000, &update, None, |_| Vec::new())
+    let stale = update_organization(&pool, 6_000, &update, audit(), None, |_| Vec::new())
         .await
         .unwrap_err();
     assert!(matches!(stale, Error::EtagMismatch), "{stale:?}");
@@ -172,7 +201,7 @@ async fn update_of_unknown_organization_is_not_found(pool: AnyPool) {
         display_name: Some(DisplayName::parse("x", "n").unwrap()),
         expected_revision: None,
     };
-    let err = update_organization(&pool, 1, &update, None, |_| Vec::new())
+    let err = update_organization(&pool, 1, &update, audit(), None, |_| Vec::new())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OrganizationNotFound), "{err:?}");

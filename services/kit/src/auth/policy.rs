@@ -44,6 +44,12 @@ impl AccessPolicy {
         }
     }
 
+    /// Admits anyone to `path` (a login, for example); the handler authenticates.
+    pub fn public(mut self, path: &str) -> Self {
+        self.rules.push((path.to_owned(), Decision::Public));
+        self
+    }
+
     /// Admits `kinds` to `path`.
     pub fn allow(mut self, path: &str, kinds: &[CallerKind]) -> Self {
         self.rules

@@ -133,3 +133,17 @@ impl ClientTls {
         Ok(endpoint.connect_lazy())
     }
 }
+
+/// Returns the SHA-256 fingerprint (upper-case hex pairs joined by `:`) of the first
+/// certificate in `pem`, or an empty string when there is none.
+pub fn fingerprint_pem(pem: &str) -> String {
+    use sha2::Digest;
+    let Ok((_, block)) = x509_parser::pem::parse_x509_pem(pem.as_bytes()) else {
+        return String::new();
+    };
+    sha2::Sha256::digest(&block.contents)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}

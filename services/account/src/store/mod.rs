@@ -1,6 +1,9 @@
 //! The account store: plain async functions over an `AnyPool`, one SQL text for SQLite and
 //! PostgreSQL (proved by the conformance suite in `store/tests.rs`, run on both).
 
+pub mod sessions;
+
+use crate::audit::{self, AuditEntry};
 use crate::error::{Error, Result};
 use crate::organization::{DisplayName, NewOrganization, Organization, OrganizationId, PageToken};
 use mynafleet_kit::idempotency::{self, Claim, RequestKey};
@@ -68,6 +71,7 @@ pub async fn create_organization(
     pool: &AnyPool,
     now: i64,
     new: &NewOrganization,
+    audit: AuditEntry,
     key: Option<&RequestKey<'_>>,
     encode: impl FnOnce(&Organization) -> Vec<u8>,
 ) -> Result<Idempotent<Organization>> {
@@ -93,6 +97,8 @@ pub async fn create_organization(
     .bind(org.update_time)
     .execute(&mut *tx)
     .await?;
+    let audit = audit.organization(org.id).target(org.id.name());
+    audit::append(&mut tx, &audit).await?;
     finish(tx, key, org, encode).await
 }
 
@@ -149,6 +155,7 @@ pub async fn update_organization(
     pool: &AnyPool,
     now: i64,
     update: &OrganizationUpdate,
+    audit: AuditEntry,
     key: Option<&RequestKey<'_>>,
     encode: impl FnOnce(&Organization) -> Vec<u8>,
 ) -> Result<Idempotent<Organization>> {
@@ -184,6 +191,8 @@ pub async fn update_organization(
             });
         }
     };
+    let audit = audit.organization(org.id).target(org.id.name());
+    audit::append(&mut tx, &audit).await?;
     finish(tx, key, org, encode).await
 }
 

@@ -1,80 +1,21 @@
-//! The account service's gRPC edge: access table, tonic trait impls, and conversions between
-//! wire and domain types. The only module that imports `mynafleet_proto`.
+//! `OrganizationService`: services create and list organizations; operators read their own
+//! and org_admins rename it.
 
-use crate::config::Config;
+use super::{Api, digest, meta, request_id, ts};
+use crate::audit::{ActionCode, AuditEntry};
+use crate::auth::Permission;
 use crate::error::{Error, Result};
 use crate::organization::{
     self, DisplayName, NewOrganization, Organization, OrganizationId, PageToken,
 };
 use crate::store::{self, Idempotent, OrganizationUpdate};
-use mynafleet_kit::auth::{AccessPolicy, Caller, CallerKind};
-use mynafleet_kit::clock::{Clock, from_micros};
-use mynafleet_kit::grpc::Frame;
 use mynafleet_kit::idempotency::RequestKey;
 use mynafleet_proto::account::v1 as pb;
 use mynafleet_proto::prost::Message;
 use mynafleet_proto::tonic::{self, Request, Response, Status};
-use pb::organization_service_server::{OrganizationService, OrganizationServiceServer};
-use sha2::{Digest, Sha256};
-use sqlx::AnyPool;
-
-const ORGANIZATION_SERVICE: &str = "mynafleet.account.v1.OrganizationService";
-
-/// Returns the frame and routes of the account service.
-pub(crate) fn frame(config: Config, pool: AnyPool) -> (Frame, tonic::service::Routes) {
-    let policy = AccessPolicy::new().allow(
-        // Operators arrive with sessions (#3); until then only services manage organizations.
-        &format!("/{ORGANIZATION_SERVICE}/*"),
-        &[CallerKind::Service],
-    );
-    let frame = Frame {
-        service: crate::SERVICE_NAME,
-        tls: config.tls,
-        policy,
-        health_names: &[ORGANIZATION_SERVICE],
-        descriptor_sets: &[mynafleet_proto::FILE_DESCRIPTOR_SET],
-    };
-    let api = Organizations {
-        pool,
-        clock: config.clock,
-    };
-    let routes = tonic::service::Routes::new(OrganizationServiceServer::new(api));
-    (frame, routes)
-}
-
-#[derive(Debug)]
-struct Organizations {
-    pool: AnyPool,
-    clock: Clock,
-}
-
-fn caller_key<T>(req: &Request<T>) -> String {
-    // The identity layer admits no request without a caller; an absent one would be a
-    // wiring bug, and it must not share another caller's idempotency keys.
-    Caller::of(req).map_or_else(|| "unknown".to_owned(), Caller::key)
-}
-
-fn request_id(raw: &str) -> Result<Option<String>> {
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    uuid::Uuid::parse_str(raw)
-        .map(|u| Some(u.to_string()))
-        .map_err(|_| Error::field("request_id", "must be a UUID (or empty)"))
-}
-
-fn digest(msg: &impl Message) -> Vec<u8> {
-    Sha256::digest(msg.encode_to_vec()).to_vec()
-}
+use pb::organization_service_server::OrganizationService;
 
 fn to_pb(o: &Organization) -> pb::Organization {
-    let ts = |micros: i64| {
-        let t = from_micros(micros);
-        mynafleet_proto::prost_types::Timestamp {
-            seconds: t.unix_timestamp(),
-            nanos: i32::try_from(t.nanosecond()).unwrap_or(0),
-        }
-    };
     pb::Organization {
         name: o.id.name(),
         display_name: o.display_name.as_str().to_owned(),
@@ -140,12 +81,25 @@ fn update_from(req: &pb::UpdateOrganizationRequest) -> Result<OrganizationUpdate
 }
 
 #[tonic::async_trait]
-impl OrganizationService for Organizations {
+impl OrganizationService for Api {
     async fn create_organization(
         &self,
         req: Request<pb::CreateOrganizationRequest>,
     ) -> Result<Response<pb::CreateOrganizationResponse>, Status> {
-        let caller = caller_key(&req);
+        let actor = self.authorize(&req, Permission::ReadOrganization).await?;
+        if actor.principal().is_some() {
+            // Creating an organization is a deployment act (DESIGN.md §3.1).
+            self.audit_denied(&req, &actor, "ROLE_REFUSED").await;
+            return Err(Error::RoleRefused.into());
+        }
+        let caller = actor.key();
+        let audit = AuditEntry::new(
+            &actor,
+            &meta(&req, &req.get_ref().request_id),
+            self.now(),
+            "organization.create",
+            ActionCode::Create,
+        );
         let msg = req.into_inner();
         let new = NewOrganization::try_from(&msg)?;
         let rid = request_id(&msg.request_id)?;
@@ -162,14 +116,11 @@ impl OrganizationService for Organizations {
         let respond = |o: &Organization| pb::CreateOrganizationResponse {
             organization: Some(to_pb(o)),
         };
-        let outcome = store::create_organization(
-            &self.pool,
-            self.clock.now_micros(),
-            &new,
-            key.as_ref(),
-            |o| respond(o).encode_to_vec(),
-        )
-        .await?;
+        let outcome =
+            store::create_organization(&self.pool, self.now(), &new, audit, key.as_ref(), |o| {
+                respond(o).encode_to_vec()
+            })
+            .await?;
         Ok(Response::new(match outcome {
             Idempotent::Done(o) => {
                 tracing::info!(organization = %o.id.name(), "organization created");
@@ -185,7 +136,10 @@ impl OrganizationService for Organizations {
         &self,
         req: Request<pb::GetOrganizationRequest>,
     ) -> Result<Response<pb::GetOrganizationResponse>, Status> {
+        let actor = self.authorize(&req, Permission::ReadOrganization).await?;
         let id = OrganizationId::parse_name(&req.get_ref().name, "name")?;
+        self.in_scope(&req, &actor, actor.require_organization(id))
+            .await?;
         let org = store::get_organization(&self.pool, id).await?;
         Ok(Response::new(pb::GetOrganizationResponse {
             organization: Some(to_pb(&org)),
@@ -196,9 +150,23 @@ impl OrganizationService for Organizations {
         &self,
         req: Request<pb::ListOrganizationsRequest>,
     ) -> Result<Response<pb::ListOrganizationsResponse>, Status> {
+        let actor = self.authorize(&req, Permission::ReadOrganization).await?;
         let msg = req.get_ref();
         let size = organization::page_size(msg.page_size)?;
         let token = PageToken::decode(&msg.page_token)?;
+        if let Some(p) = actor.principal() {
+            // An operator belongs to one organization and sees only that one.
+            let own = store::get_organization(&self.pool, p.organization).await?;
+            let first_page = token.is_none();
+            return Ok(Response::new(pb::ListOrganizationsResponse {
+                organizations: if first_page {
+                    vec![to_pb(&own)]
+                } else {
+                    vec![]
+                },
+                next_page_token: String::new(),
+            }));
+        }
         let (orgs, next) = store::list_organizations(&self.pool, token, size).await?;
         Ok(Response::new(pb::ListOrganizationsResponse {
             organizations: orgs.iter().map(to_pb).collect(),
@@ -210,9 +178,19 @@ impl OrganizationService for Organizations {
         &self,
         req: Request<pb::UpdateOrganizationRequest>,
     ) -> Result<Response<pb::UpdateOrganizationResponse>, Status> {
-        let caller = caller_key(&req);
+        let actor = self.authorize(&req, Permission::WriteOrganization).await?;
+        let caller = actor.key();
+        let audit = AuditEntry::new(
+            &actor,
+            &meta(&req, &req.get_ref().request_id),
+            self.now(),
+            "organization.update",
+            ActionCode::Update,
+        );
         let msg = req.into_inner();
         let update = update_from(&msg)?;
+        self.in_scope_owned(&actor, actor.require_organization(update.id))
+            .await?;
         let rid = request_id(&msg.request_id)?;
         let hash = digest(&pb::UpdateOrganizationRequest {
             request_id: String::new(),
@@ -227,14 +205,11 @@ impl OrganizationService for Organizations {
         let respond = |o: &Organization| pb::UpdateOrganizationResponse {
             organization: Some(to_pb(o)),
         };
-        let outcome = store::update_organization(
-            &self.pool,
-            self.clock.now_micros(),
-            &update,
-            key.as_ref(),
-            |o| respond(o).encode_to_vec(),
-        )
-        .await?;
+        let outcome =
+            store::update_organization(&self.pool, self.now(), &update, audit, key.as_ref(), |o| {
+                respond(o).encode_to_vec()
+            })
+            .await?;
         Ok(Response::new(match outcome {
             Idempotent::Done(o) => respond(&o),
             Idempotent::Replayed(bytes) => {
