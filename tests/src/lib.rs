@@ -19,8 +19,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+pub mod admin;
 pub mod binaries;
 pub mod health;
+pub mod operators;
 
 const DAY: Duration = Duration::from_secs(86_400);
 /// How long a test waits for something that should happen at once.
@@ -129,7 +131,9 @@ pub struct Suite {
     stranger_ca: CertificateAuthority,
     token: CancellationToken,
     running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    account_database_url: String,
     _databases: Vec<TestDatabase>,
+    dir: tempfile::TempDir,
 }
 
 impl Suite {
@@ -162,6 +166,7 @@ impl Suite {
             .collect();
         let ca_pem = pki.ca().cert_pem().to_owned();
         let clock = Clock::manual(time::OffsetDateTime::now_utc());
+        let dir = tempfile::tempdir().expect("make suite directory");
         let setup = Setup {
             pki,
             databases: Databases {
@@ -170,7 +175,8 @@ impl Suite {
             },
             clock: clock.clone(),
             device_ca_pem: Some(device_ca.cert_pem().to_owned()),
-            account_keys: mynafleet_account::Keys::generate().expect("generate test keys"),
+            account_keys: mynafleet_account::Keys::load_or_create(dir.path())
+                .expect("create account key files"),
         };
         let token = CancellationToken::new();
         let running = dev::start(setup, listeners, token.clone()).expect("start services");
@@ -184,7 +190,9 @@ impl Suite {
             stranger_ca,
             token,
             running: Some(tokio::spawn(running.wait())),
+            account_database_url: account_db.url.clone(),
             _databases: vec![account_db, activation_db],
+            dir,
         };
         for target in Target::ALL {
             health::wait_serving(suite.channel(target, As::Anonymous), "", DEADLINE).await;
@@ -201,6 +209,17 @@ impl Suite {
             Target::EligibilityProxy => a.eligibility_proxy,
             Target::OqsSim => a.oqs_sim,
         })
+    }
+
+    /// Returns the suite's directory: the account service's key files `totp.key` and
+    /// `reference.key` live there.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Returns the account service's database URL.
+    pub fn account_database_url(&self) -> &str {
+        &self.account_database_url
     }
 
     /// Returns the internal CA certificate (PEM) that issued the servers' certificates.

@@ -89,6 +89,9 @@ pub enum Error {
     /// The device account is locked by failed checks.
     #[error("device account locked")]
     DeviceAccountLocked,
+    /// The resume token of an event stream was not one this server issued.
+    #[error("invalid resume token")]
+    ResumeTokenInvalid,
     /// A secret could not be made, sealed or opened.
     #[error("secret handling: {0}")]
     Secret(String),
@@ -220,6 +223,16 @@ impl From<Error> for Status {
                 DOMAIN,
                 "DEVICE_ACCOUNT_LOCKED",
                 "too many failed password checks; an operator must unlock this account",
+            ),
+            Error::ResumeTokenInvalid => status::with_reason_and_fields(
+                Code::InvalidArgument,
+                DOMAIN,
+                "RESUME_TOKEN_INVALID",
+                "the resume token was not issued by this server",
+                &[FieldViolation::new(
+                    "resume_token",
+                    "is not a token this server issued; send it empty to start from the oldest event",
+                )],
             ),
             Error::Secret(e) => {
                 tracing::error!(error = %e, "secret handling failed");

@@ -4,17 +4,24 @@
 //! It owns its database and is reached only over gRPC; it never reads another service's
 //! tables. Only `grpc.rs` sees prost types.
 
+pub mod application;
 pub mod audit;
 pub mod auth;
-mod clinic;
+mod bootstrap;
+pub mod clinic;
 mod config;
+pub mod device_account;
 mod error;
 mod grpc;
 pub mod names;
+pub mod operator;
 mod organization;
 mod password;
+pub mod sheet;
 pub mod store;
+pub mod totp;
 
+pub use bootstrap::{Bootstrapped, bootstrap, bootstrap_with_pool};
 pub use clinic::{ClinicKind, CodeWarning, FacilityCode, InstitutionCode, RegistrationNumber};
 pub use config::{Config, FileConfig, Keys, SessionPolicy, SheetSettings};
 pub use error::{Error, Result};
@@ -64,7 +71,13 @@ pub async fn serve(
     let pool = mynafleet_kit::db::connect(&config.database_url, &MIGRATIONS)
         .await
         .context("open account store")?;
-    let (frame, routes) = grpc::frame(config, pool);
+    // Streams end on this token; the frame then waits for their connections to close.
+    let streams = tokio_util::sync::CancellationToken::new();
+    let (frame, routes) = grpc::frame(config, pool, streams.clone());
+    let shutdown = async move {
+        shutdown.await;
+        streams.cancel();
+    };
     mynafleet_kit::grpc::serve(frame, routes, listener, shutdown)
         .await
         .context("serve account")?;

@@ -12,7 +12,7 @@ const LOWER: &[u8] = b"abcdefghijkmnpqrtuvwxyz";
 const DIGITS: &[u8] = b"34679";
 const SYMBOLS: &[u8] = b"#%+-=?@";
 /// Length of generated passwords.
-pub const GENERATED_LEN: usize = 16;
+pub(crate) const GENERATED_LEN: usize = 16;
 
 fn pick(set: &[u8]) -> Result<u8> {
     // Rejection sampling keeps the choice uniform.
@@ -27,7 +27,7 @@ fn pick(set: &[u8]) -> Result<u8> {
 }
 
 /// Returns a new random password that meets [`check_device`] and [`check_operator`].
-pub fn generate() -> Result<zeroize::Zeroizing<String>> {
+pub(crate) fn generate() -> Result<zeroize::Zeroizing<String>> {
     let all: Vec<u8> = [UPPER, LOWER, DIGITS, SYMBOLS].concat();
     let mut chars = vec![pick(UPPER)?, pick(LOWER)?, pick(DIGITS)?, pick(SYMBOLS)?];
     while chars.len() < GENERATED_LEN {
@@ -87,13 +87,13 @@ fn check(password: &str, min_len: usize) -> Result<()> {
 }
 
 /// Checks a device account's new password: at least 12 characters from three classes.
-pub fn check_device(password: &str) -> Result<()> {
+pub(crate) fn check_device(password: &str) -> Result<()> {
     check(password, 12)
 }
 
 /// Checks an operator's new password: at least 13 characters from three classes
 /// (guideline 6.0 Q&A シQ-54 (a), which holds even where TOTP is switched off).
-pub fn check_operator(password: &str) -> Result<()> {
+pub(crate) fn check_operator(password: &str) -> Result<()> {
     check(password, 13)
 }
 

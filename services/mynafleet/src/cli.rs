@@ -1,6 +1,7 @@
-//! The command line of `mynafleet`: `dev` and `serve <service>`, and what each does once
-//! parsed. Flags override `MYNAFLEET_…` variables, which override config files.
+//! The command line of `mynafleet`: `dev`, `serve <service>` and `admin …`, and what `dev`
+//! does once parsed. Flags override `MYNAFLEET_…` variables, which override config files.
 
+use crate::admin;
 use crate::dev::{self, Databases, Listeners, Ports, Setup};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -26,6 +27,8 @@ pub enum Command {
     Dev(DevArgs),
     /// Runs one service, configured by a TOML file and MYNAFLEET_<SERVICE>_… variables.
     Serve(ServeArgs),
+    /// The operator CLI: log in, clinics, device accounts, applications, operators, audit.
+    Admin(crate::admin::AdminArgs),
 }
 
 /// Flags of `mynafleet dev`.
@@ -142,16 +145,25 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
     .await?;
     // A leftover file from an earlier run must not be mistaken for this one's.
     let _ = std::fs::remove_file(layout.endpoints());
+    let account_db = sqlite_file_url(&layout.root.join("account.db"));
+    let account_keys = mynafleet_account::Keys::load_or_create(&layout.root)
+        .context("read or create the account service's keys")?;
+    let ca_pem = pki.ca().cert_pem().to_owned();
+    // Before the services start: bootstrap applies the account migrations on a fresh data dir.
+    let demo = admin::demo::bootstrap(
+        &layout.root,
+        &admin::demo::account_config(account_db.clone(), account_keys.clone(), &ca_pem),
+    )
+    .await;
     let setup = Setup {
         pki,
         databases: Databases {
-            account: sqlite_file_url(&layout.root.join("account.db")),
+            account: account_db,
             activation: sqlite_file_url(&layout.root.join("activation.db")),
         },
         clock: Clock::system(),
         device_ca_pem: None,
-        account_keys: mynafleet_account::Keys::load_or_create(&layout.root)
-            .context("read or create the account service's keys")?,
+        account_keys,
     };
     let token = mynafleet_kit::shutdown::on_signal();
     let running = dev::start(setup, listeners, token)?;
@@ -177,6 +189,7 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
     println!("  oqs-sim            {}", dev::url(a.oqs_sim));
     println!("  CA bundle          {}", ca_bundle.display());
     println!("  endpoints file     {}", layout.endpoints().display());
+    admin::demo::finish(demo, &dev::url(a.account), &ca_pem).await;
     println!("Press Ctrl-C to stop.");
     let result = running.wait().await;
     let _ = std::fs::remove_file(layout.endpoints());

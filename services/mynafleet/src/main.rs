@@ -1,4 +1,5 @@
-//! `mynafleet`: parses the command line and hands over to the library (`dev`, `serve`).
+//! `mynafleet`: parses the command line and hands over to the library (`dev`, `serve`,
+//! `admin`).
 
 use clap::Parser as _;
 use mynafleet::cli::{Cli, Command};
@@ -13,18 +14,18 @@ async fn main() -> ExitCode {
                 Ok(guard) => {
                     let r = mynafleet::cli::run_dev(args).await;
                     guard.shutdown().await;
-                    r
+                    r.map(|()| ExitCode::SUCCESS)
                 }
                 Err(e) => Err(e.into()),
             }
         }
-        Command::Serve(args) => mynafleet::serve::run(args).await,
+        Command::Serve(args) => mynafleet::serve::run(args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Admin(args) => mynafleet::admin::run(args).await,
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("mynafleet: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    result.unwrap_or_else(|e| {
+        eprintln!("mynafleet: {e:#}");
+        ExitCode::FAILURE
+    })
 }

@@ -3,3 +3,7 @@
 mod foundation;
 mod organizations;
 mod serve;
+mod access;
+mod admin_cli;
+mod portal;
+mod secrets;

@@ -98,3 +98,179 @@ fn kinds_round_trip_through_storage() {
     }
     assert_eq!(ClinicKind::from_stored("hospital"), None);
 }
+
+fn input<'a>(code: &'a str) -> ClinicInput<'a> {
+    ClinicInput {
+        kind: Some(ClinicKind::Medical),
+        institution_code: code,
+        display_name: "さくら内科クリニック",
+        ..Default::default()
+    }
+}
+
+fn today() -> JapanDate {
+    JapanDate::from_ymd(2025, 6, 1).unwrap()
+}
+
+fn parse(i: &ClinicInput<'_>) -> Result<NewClinic> {
+    NewClinic::parse(
+        OrganizationId::new(),
+        i,
+        today(),
+        &SecretKey::generate().unwrap(),
+    )
+}
+
+#[test]
+fn a_new_clinic_derives_its_prefecture_and_keys_by_its_code() {
+    let c = parse(&input("3410712362")).unwrap();
+    assert_eq!(c.prefecture, 34);
+    assert!(c.warnings.is_empty());
+    assert_eq!(c.institution().unwrap().key(), "3410712362");
+    // The alternate numbers 51–97 fold back to the prefecture.
+    assert_eq!(parse(&input("8410712362")).unwrap().prefecture, 34);
+}
+
+#[test]
+fn a_check_digit_mismatch_is_registered_with_its_warning() {
+    let c = parse(&input("3410712364")).unwrap();
+    assert_eq!(
+        c.warnings
+            .iter()
+            .map(CodeWarning::as_reason)
+            .collect::<Vec<_>>(),
+        vec!["CHECK_DIGIT_MISMATCH"]
+    );
+}
+
+#[test]
+fn a_malformed_code_is_a_violation_of_clinic_institution_code() {
+    for bad in ["341071236", "4810712362", "3430712362", ""] {
+        let v = violation(parse(&input(bad)).unwrap_err());
+        assert_eq!(v.field, "clinic.institution_code", "{bad:?}");
+    }
+}
+
+#[test]
+fn a_prefecture_must_match_the_code_or_be_given_without_one() {
+    let mut i = input("3410712362");
+    i.prefecture = 34;
+    assert_eq!(parse(&i).unwrap().prefecture, 34);
+    i.prefecture = 13;
+    assert_eq!(violation(parse(&i).unwrap_err()).field, "clinic.prefecture");
+
+    let mut t = ClinicInput {
+        kind: Some(ClinicKind::Treatment),
+        registration_number: "契1234567-0-0",
+        display_name: "みどり整骨院",
+        ..Default::default()
+    };
+    assert_eq!(violation(parse(&t).unwrap_err()).field, "clinic.prefecture");
+    t.prefecture = 48;
+    assert_eq!(violation(parse(&t).unwrap_err()).field, "clinic.prefecture");
+    t.prefecture = 13;
+    let c = parse(&t).unwrap();
+    assert_eq!(c.prefecture, 13);
+    assert_eq!(c.institution().unwrap().key(), "R契123456700");
+    assert_eq!(c.institution().unwrap().as_shown(), "契123456700");
+}
+
+#[test]
+fn only_a_practitioner_may_register_by_registration_number() {
+    let mut i = input("3410712362");
+    i.registration_number = "契1234567-0-0";
+    assert_eq!(
+        violation(parse(&i).unwrap_err()).field,
+        "clinic.registration_number"
+    );
+    let t = ClinicInput {
+        kind: Some(ClinicKind::Treatment),
+        display_name: "みどり整骨院",
+        prefecture: 13,
+        ..Default::default()
+    };
+    let v = violation(parse(&t).unwrap_err());
+    assert_eq!(v.field, "clinic.institution_code");
+    assert!(v.description.contains("registration_number"));
+    let no_kind = ClinicInput {
+        kind: None,
+        ..input("3410712362")
+    };
+    assert_eq!(violation(parse(&no_kind).unwrap_err()).field, "clinic.kind");
+}
+
+#[test]
+fn operation_start_dates_are_bounded() {
+    let f = "clinic.operation_start_date";
+    assert_eq!(operation_start_date("", today(), f).unwrap(), None);
+    assert_eq!(
+        operation_start_date("2021-01-01", today(), f)
+            .unwrap()
+            .unwrap()
+            .to_string(),
+        "2021-01-01"
+    );
+    assert!(operation_start_date("2026-06-01", today(), f).is_ok());
+    for bad in ["2020-12-31", "2026-06-02", "2025-02-29", "2025/06/01"] {
+        assert_eq!(
+            violation(operation_start_date(bad, today(), f).unwrap_err()).field,
+            f,
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn bank_digits_are_four_digits_and_only_their_keyed_hash_is_kept() {
+    let org = OrganizationId::new();
+    let key = SecretKey::generate().unwrap();
+    let h = BankDigits::parse("１２３４", "f")
+        .unwrap()
+        .keyed_hash(&key, org);
+    assert_eq!(h.hash.len(), 64);
+    assert!(!h.hash.contains("1234"));
+    assert_eq!(h.key_id, key.id());
+    assert!(
+        h.matches(
+            &BankDigits::parse("1234", "f")
+                .unwrap()
+                .keyed_hash(&key, org)
+                .hash
+        )
+    );
+    assert!(
+        !h.matches(
+            &BankDigits::parse("1235", "f")
+                .unwrap()
+                .keyed_hash(&key, org)
+                .hash
+        )
+    );
+    assert!(!h.matches(""));
+    assert_eq!(
+        format!("{:?}", BankDigits::parse("1234", "f").unwrap()),
+        "BankDigits(****)"
+    );
+    for bad in ["123", "12345", "abcd", ""] {
+        assert_eq!(
+            violation(BankDigits::parse(bad, "clinic.bank_account_last4").unwrap_err()).field,
+            "clinic.bank_account_last4"
+        );
+    }
+    let mut i = input("3410712362");
+    i.bank_account_last4 = "12";
+    assert_eq!(
+        violation(parse(&i).unwrap_err()).field,
+        "clinic.bank_account_last4"
+    );
+}
+
+#[test]
+fn display_names_refuse_my_numbers() {
+    let mut i = input("3410712362");
+    i.display_name = "クリニック 123456789018";
+    assert!(matches!(
+        parse(&i),
+        Err(Error::MyNumberRefused { field }) if field == "clinic.display_name"
+    ));
+}

@@ -2,6 +2,12 @@
 //! trait impls (one file per service) and conversions between wire and domain types. The
 //! only module tree that imports `mynafleet_proto`.
 
+mod applications;
+mod audit_log;
+mod clinics;
+mod device_accounts;
+mod internal;
+mod operators;
 mod organizations;
 
 use crate::audit::{self, ActionCode, AuditEntry, Outcome, RequestMeta};
@@ -19,6 +25,7 @@ use pb::organization_service_server::OrganizationServiceServer;
 use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 const ORGANIZATION_SERVICE: &str = "mynafleet.account.v1.OrganizationService";
 const CLINIC_SERVICE: &str = "mynafleet.account.v1.ClinicService";
@@ -42,7 +49,11 @@ const SERVICES: &[&str] = &[
 ];
 
 /// Returns the frame and routes of the account service.
-pub(crate) fn frame(config: Config, pool: AnyPool) -> (Frame, tonic::service::Routes) {
+pub(crate) fn frame(
+    config: Config,
+    pool: AnyPool,
+    shutdown: CancellationToken,
+) -> (Frame, tonic::service::Routes) {
     use CallerKind::{Operator, Service};
     let all = |s: &str| format!("/{s}/*");
     let policy = AccessPolicy::new()
@@ -65,8 +76,28 @@ pub(crate) fn frame(config: Config, pool: AnyPool) -> (Frame, tonic::service::Ro
     let api = Api {
         pool,
         config: Arc::new(config),
+        shutdown,
     };
-    let routes = tonic::service::Routes::new(OrganizationServiceServer::new(api));
+    let routes = tonic::service::Routes::new(OrganizationServiceServer::new(api.clone()))
+        .add_service(pb::operator_service_server::OperatorServiceServer::new(
+            api.clone(),
+        ))
+        .add_service(pb::session_service_server::SessionServiceServer::new(
+            api.clone(),
+        ))
+        .add_service(
+            pb::account_internal_service_server::AccountInternalServiceServer::new(api.clone()),
+        )
+        .add_service(pb::audit_log_service_server::AuditLogServiceServer::new(
+            api.clone(),
+        ))
+        .add_service(pb::clinic_service_server::ClinicServiceServer::new(
+            api.clone(),
+        ))
+        .add_service(
+            pb::device_account_service_server::DeviceAccountServiceServer::new(api.clone()),
+        )
+        .add_service(pb::application_service_server::ApplicationServiceServer::new(api.clone()));
     (frame, routes)
 }
 
@@ -75,6 +106,8 @@ pub(crate) fn frame(config: Config, pool: AnyPool) -> (Frame, tonic::service::Ro
 pub(crate) struct Api {
     pub(crate) pool: AnyPool,
     pub(crate) config: Arc<Config>,
+    /// Cancelled when the server shuts down, so endless streams end and let it stop.
+    pub(crate) shutdown: CancellationToken,
 }
 
 impl Api {

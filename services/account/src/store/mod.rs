@@ -1,6 +1,13 @@
 //! The account store: plain async functions over an `AnyPool`, one SQL text for SQLite and
 //! PostgreSQL (proved by the conformance suite in `store/tests.rs`, run on both).
 
+pub mod applications;
+pub mod audit_log;
+pub mod clinics;
+pub mod credentials;
+pub mod device_accounts;
+pub mod events;
+pub mod operators;
 pub mod sessions;
 
 use crate::audit::{self, AuditEntry};
@@ -38,7 +45,7 @@ fn organization(row: &AnyRow) -> Result<Organization> {
 
 /// Claims `key` as the transaction's first statement: `Some(response)` when the same request
 /// was done before, an error when the id was used with another request.
-async fn claim(
+pub(crate) async fn claim(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     key: Option<&RequestKey<'_>>,
     now: i64,
@@ -52,17 +59,19 @@ async fn claim(
 }
 
 /// Records the response of a claimed key beside the work, commits, and returns the result.
-async fn finish(
+/// `encode` makes the response a repeat gets back: it must leave out anything shown only
+/// once (generated passwords, TOTP secrets), since it is stored.
+pub(crate) async fn finish<T>(
     mut tx: sqlx::Transaction<'static, sqlx::Any>,
     key: Option<&RequestKey<'_>>,
-    org: Organization,
-    encode: impl FnOnce(&Organization) -> Vec<u8>,
-) -> Result<Idempotent<Organization>> {
+    value: T,
+    encode: impl FnOnce(&T) -> Vec<u8>,
+) -> Result<Idempotent<T>> {
     if let Some(key) = key {
-        idempotency::complete(&mut tx, key, &encode(&org)).await?;
+        idempotency::complete(&mut tx, key, &encode(&value)).await?;
     }
     tx.commit().await?;
-    Ok(Idempotent::Done(org))
+    Ok(Idempotent::Done(value))
 }
 
 /// Creates an organization; with a request key, a repeat returns the first response.

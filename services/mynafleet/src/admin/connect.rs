@@ -1,0 +1,249 @@
+//! Reaching the account service: the endpoint and CA (flags, then the session, then the dev
+//! data dir's endpoints.json), TLS channels with a deadline on every call, and clients that
+//! send the session token as `authorization: Bearer`. Never prints or logs the token.
+
+use super::GlobalArgs;
+use super::errors::Failure;
+use super::output::Format;
+use super::session::Session;
+use anyhow::{Context as _, bail};
+use mynafleet_kit::tls::ClientTls;
+use mynafleet_proto::account::v1 as pb;
+use mynafleet_proto::tonic::metadata::{Ascii, MetadataValue};
+use mynafleet_proto::tonic::service::Interceptor;
+use mynafleet_proto::tonic::service::interceptor::InterceptedService;
+use mynafleet_proto::tonic::transport::Channel;
+use mynafleet_proto::tonic::{Request, Status};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The deadline of every call.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every command runs with.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    /// The global flags.
+    pub(crate) global: GlobalArgs,
+}
+
+/// Where the account service is and which CA vouches for it.
+#[derive(Clone, Debug)]
+pub(crate) struct Endpoint {
+    /// `https://host:port`.
+    pub(crate) url: String,
+    /// The CA file, absolute when it could be resolved.
+    pub(crate) ca: PathBuf,
+}
+
+impl Ctx {
+    /// Returns the context of one command.
+    pub(crate) fn new(global: GlobalArgs) -> Self {
+        Self { global }
+    }
+
+    /// How results are printed.
+    pub(crate) fn format(&self) -> Format {
+        self.global.output
+    }
+
+    /// Returns the directory of the session file.
+    pub(crate) fn config_dir(&self) -> anyhow::Result<PathBuf> {
+        match &self.global.config_dir {
+            Some(d) => Ok(d.clone()),
+            None => dirs::config_dir()
+                .map(|d| d.join("mynafleet"))
+                .context("no config directory is known for this user; pass --config-dir"),
+        }
+    }
+
+    /// Returns the endpoint for a new session: flags, then endpoints.json of `mynafleet dev`.
+    pub(crate) fn endpoint(&self, session: Option<&Session>) -> anyhow::Result<Endpoint> {
+        let dev = DevEndpoints::read(&self.global.dev_data_dir.join("endpoints.json"));
+        let url = self
+            .global
+            .endpoint
+            .clone()
+            .or_else(|| session.map(|s| s.endpoint.clone()))
+            .or_else(|| dev.as_ref().map(|d| d.account.clone()))
+            .context(
+                "no account endpoint: pass --endpoint https://HOST:PORT (or start `mynafleet dev` \
+                 in this directory)",
+            )?;
+        let ca = self
+            .global
+            .ca
+            .clone()
+            .or_else(|| session.and_then(|s| s.ca.clone()))
+            .or_else(|| dev.map(|d| PathBuf::from(d.ca_bundle)))
+            .context("no CA certificate: pass --ca FILE (the PEM of the CA behind the service)")?;
+        let ca = std::path::absolute(&ca).unwrap_or(ca);
+        Ok(Endpoint {
+            url: with_scheme(&url),
+            ca,
+        })
+    }
+
+    /// Returns an unauthenticated channel to `endpoint`.
+    pub(crate) fn channel(&self, endpoint: &Endpoint) -> anyhow::Result<Channel> {
+        let pem = std::fs::read_to_string(&endpoint.ca)
+            .with_context(|| format!("read CA certificate {}", endpoint.ca.display()))?;
+        ClientTls {
+            server_ca_pem: pem,
+            identity: None,
+        }
+        .lazy_channel(&endpoint.url, CALL_TIMEOUT)
+        .with_context(|| format!("connect to {}", endpoint.url))
+    }
+
+    /// Returns clients that act as the logged-in operator.
+    pub(crate) fn api(&self) -> anyhow::Result<Api> {
+        let session = Session::load(&self.config_dir()?)?;
+        if session.expired() {
+            bail!("session expired; run `mynafleet admin login`");
+        }
+        let endpoint = self.endpoint(Some(&session))?;
+        let channel = self.channel(&endpoint)?;
+        let bearer = Bearer::new(&session.token)?;
+        Ok(Api {
+            channel: InterceptedService::new(channel, bearer),
+            organization: session.organization.clone(),
+        })
+    }
+}
+
+/// Prefixes `https://` when the endpoint names only host and port (as endpoints.json does).
+fn with_scheme(url: &str) -> String {
+    if url.contains("://") {
+        url.to_owned()
+    } else {
+        format!("https://{url}")
+    }
+}
+
+/// The part of `mynafleet dev`'s endpoints.json the CLI reads.
+#[derive(Debug, serde::Deserialize)]
+struct DevEndpoints {
+    account: String,
+    ca_bundle: String,
+}
+
+impl DevEndpoints {
+    fn read(path: &Path) -> Option<Self> {
+        let text = std::fs::read_to_string(path).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+}
+
+/// Adds `authorization: Bearer <token>` (marked sensitive) to every call.
+#[derive(Clone, Debug)]
+pub(crate) struct Bearer(MetadataValue<Ascii>);
+
+impl Bearer {
+    /// Returns the interceptor for `token`.
+    pub(crate) fn new(token: &str) -> anyhow::Result<Self> {
+        let mut value: MetadataValue<Ascii> = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| anyhow::anyhow!("the stored session token is damaged; log in again"))?;
+        value.set_sensitive(true);
+        Ok(Self(value))
+    }
+}
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
+        req.metadata_mut().insert("authorization", self.0.clone());
+        Ok(req)
+    }
+}
+
+/// A channel that carries the operator's token.
+pub(crate) type Authed = InterceptedService<Channel, Bearer>;
+
+/// Clients of the account service acting as the logged-in operator.
+#[derive(Clone, Debug)]
+pub(crate) struct Api {
+    channel: Authed,
+    /// `organizations/{org}` of the operator.
+    pub(crate) organization: String,
+}
+
+impl Api {
+    pub(crate) fn clinics(&self) -> pb::clinic_service_client::ClinicServiceClient<Authed> {
+        pb::clinic_service_client::ClinicServiceClient::new(self.channel.clone())
+    }
+
+    pub(crate) fn accounts(
+        &self,
+    ) -> pb::device_account_service_client::DeviceAccountServiceClient<Authed> {
+        pb::device_account_service_client::DeviceAccountServiceClient::new(self.channel.clone())
+    }
+
+    pub(crate) fn applications(
+        &self,
+    ) -> pb::application_service_client::ApplicationServiceClient<Authed> {
+        pb::application_service_client::ApplicationServiceClient::new(self.channel.clone())
+    }
+
+    pub(crate) fn operators(&self) -> pb::operator_service_client::OperatorServiceClient<Authed> {
+        pb::operator_service_client::OperatorServiceClient::new(self.channel.clone())
+    }
+
+    pub(crate) fn sessions(&self) -> pb::session_service_client::SessionServiceClient<Authed> {
+        pb::session_service_client::SessionServiceClient::new(self.channel.clone())
+    }
+
+    pub(crate) fn audit(&self) -> pb::audit_log_service_client::AuditLogServiceClient<Authed> {
+        pb::audit_log_service_client::AuditLogServiceClient::new(self.channel.clone())
+    }
+
+    /// `organizations/{org}/clinics/-`: every clinic the operator may see.
+    pub(crate) fn all_clinics(&self) -> String {
+        format!("{}/clinics/-", self.organization)
+    }
+}
+
+/// Runs `call`, retrying while the service is UNAVAILABLE (mutations carry a request id, so a
+/// retry cannot apply twice), and turns a failure into a readable error.
+pub(crate) async fn call<T, F, Fut>(call: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<mynafleet_proto::tonic::Response<T>, Status>>,
+{
+    try_call(call).await.map_err(|s| Failure::from(s).into())
+}
+
+/// Like [`call`], keeping the status for callers that look at it (imports).
+pub(crate) async fn try_call<T, F, Fut>(call: F) -> Result<T, Status>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<mynafleet_proto::tonic::Response<T>, Status>>,
+{
+    mynafleet_kit::client::retry_unavailable(call)
+        .await
+        .map(mynafleet_proto::tonic::Response::into_inner)
+}
+
+/// Collects every page of a list call: `page(token)` returns the items and the next token.
+pub(crate) async fn all_pages<T, F, Fut>(mut page: F) -> anyhow::Result<Vec<T>>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = anyhow::Result<(Vec<T>, String)>>,
+{
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let (items, next) = page(token).await?;
+        out.extend(items);
+        if next.is_empty() {
+            return Ok(out);
+        }
+        token = next;
+    }
+}
+
+/// A fresh request id for a single mutation (retries of this call reuse it).
+pub(crate) fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
