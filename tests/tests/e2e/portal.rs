@@ -15,6 +15,7 @@ mynafleet_tests::on_both_backends!(
     flow_a_issues_adds_and_ends_accounts_with_sheets_and_dates,
     bad_input_gets_field_violations,
     facility_check_and_home_visit_rules_are_enforced,
+    services_verify_terminal_credentials_and_watch_account_events,
 );
 
 /// The MHLW worked example of a 医療機関コード (DOMAIN.md §4.2).
@@ -179,8 +180,11 @@ async fn flow_a_issues_adds_and_ends_accounts_with_sheets_and_dates(backend: Bac
         .collect();
     assert_eq!(ids, ["W0000004", "W0000005"]);
 
-    // 解除申請 for W0000002 a day later: it ends with its end date.
+    // 解除申請 for W0000002 a day later (after a new login): it ends with its end date.
     suite.clock.advance(std::time::Duration::from_secs(86_400));
+    let admin = suite
+        .log_in(&admin.login_id, &admin.password, &admin.totp_uri)
+        .await;
     let w2 = approved.device_accounts[1].name.clone();
     let release = submit(
         &suite,
@@ -431,4 +435,128 @@ async fn facility_check_and_home_visit_rules_are_enforced(backend: Backend) {
         .unwrap_err();
     assert_eq!(err.code(), Code::AlreadyExists);
     assert_eq!(reason_of(&err).as_deref(), Some("INSTITUTION_CODE_TAKEN"));
+}
+
+async fn services_verify_terminal_credentials_and_watch_account_events(backend: Backend) {
+    use mynafleet_tests::{As, DEADLINE, Target};
+    use pb::account_internal_service_client::AccountInternalServiceClient;
+    let suite = Suite::start_with(SuiteOptions { backend }).await;
+    let admin = suite.org_admin("連携テストグループ", "link-admin").await;
+    let clinic = create_clinic(&suite, &admin, MHLW_CODE, "連携クリニック", false).await;
+    let made = accounts(&suite, &admin)
+        .create_device_account(pb::CreateDeviceAccountRequest {
+            parent: clinic.name.clone(),
+            device_account: Some(pb::DeviceAccount {
+                privilege: pb::Privilege::General as i32,
+                note: "受付PC".to_owned(),
+                ..Default::default()
+            }),
+            request_id: rid(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let account = made.device_account.unwrap();
+    let password = made.sheet.unwrap().password;
+
+    let mut internal = AccountInternalServiceClient::new(
+        suite.channel(Target::Account, As::Service("activation")),
+    );
+    // The four items as staff type them: full-width digits are folded.
+    let scope = internal
+        .verify_device_credentials(pb::VerifyDeviceCredentialsRequest {
+            institution_code: "３４１０７１２３６２".to_owned(),
+            account_id: "W0000001".to_owned(),
+            password: password.clone(),
+            source_address: "192.0.2.7".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .scope
+        .unwrap();
+    assert_eq!(scope.account, account.name);
+    assert_eq!(scope.institution_name, "連携クリニック");
+    assert!(scope.must_change_password);
+    let err = internal
+        .verify_device_credentials(pb::VerifyDeviceCredentialsRequest {
+            institution_code: MHLW_CODE.to_owned(),
+            account_id: "W0000001".to_owned(),
+            password: "Not-the-password-1".to_owned(),
+            source_address: "192.0.2.7".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason_of(&err).as_deref(), Some("CREDENTIALS_INVALID"));
+    // Operators cannot reach the internal API.
+    let err = AccountInternalServiceClient::new(suite.authed(&admin.token))
+        .check_operator_token(pb::CheckOperatorTokenRequest {
+            session_token: admin.token.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let checked = internal
+        .check_operator_token(pb::CheckOperatorTokenRequest {
+            session_token: admin.token.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(checked.organization, admin.organization);
+
+    // A suspension reaches a watching service as an event with the account's new status.
+    let mut stream = internal
+        .watch_account_events(pb::WatchAccountEventsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    accounts(&suite, &admin)
+        .suspend_device_account(pb::SuspendDeviceAccountRequest {
+            name: account.name.clone(),
+            request_id: rid(),
+        })
+        .await
+        .unwrap();
+    let suspended = tokio::time::timeout(DEADLINE, async {
+        loop {
+            let msg = stream.message().await.unwrap().expect("stream stays open");
+            if let Some(e) = msg.event
+                && e.kind == pb::AccountEventKind::Suspended as i32
+            {
+                return (e, msg.resume_token);
+            }
+        }
+    })
+    .await
+    .expect("suspension event within the deadline");
+    let scope = suspended.0.scope.unwrap();
+    assert_eq!(scope.account, account.name);
+    assert_eq!(scope.status, pb::DeviceAccountStatus::Suspended as i32);
+    // Resuming after that token starts after the suspension.
+    accounts(&suite, &admin)
+        .resume_device_account(pb::ResumeDeviceAccountRequest {
+            name: account.name.clone(),
+            request_id: rid(),
+        })
+        .await
+        .unwrap();
+    let mut resumed = internal
+        .watch_account_events(pb::WatchAccountEventsRequest {
+            resume_token: suspended.1,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = tokio::time::timeout(DEADLINE, async {
+        loop {
+            let msg = resumed.message().await.unwrap().expect("stream stays open");
+            if let Some(e) = msg.event {
+                return e;
+            }
+        }
+    })
+    .await
+    .expect("resume event within the deadline");
+    assert_eq!(first.kind, pb::AccountEventKind::Resumed as i32);
 }
