@@ -62,7 +62,7 @@ impl Suite {
 
     /// Returns the current TOTP code of `uri` at the suite clock's time.
     pub fn totp_code(&self, uri: &str) -> String {
-        let totp = totp_rs::TOTP::from_url(uri).expect("parse otpauth uri");
+        let totp = totp_rs::Totp::from_url(uri).expect("parse otpauth uri");
         let now = u64::try_from(self.clock.now().unix_timestamp()).expect("time after 1970");
         totp.generate(now).to_string()
     }
@@ -154,7 +154,8 @@ impl Suite {
         role: pb::Role,
         clinics: &[String],
     ) -> Operator {
-        let mut c = pb::operator_service_client::OperatorServiceClient::new(self.authed(&admin.token));
+        let mut c =
+            pb::operator_service_client::OperatorServiceClient::new(self.authed(&admin.token));
         let created = c
             .create_operator(pb::CreateOperatorRequest {
                 parent: admin.organization.clone(),

@@ -6,7 +6,7 @@ use crate::portal::{MHLW_CODE, accounts, applications, clinics, create_clinic, s
 use mynafleet_kit::status::reason_of;
 use mynafleet_proto::account::v1 as pb;
 use mynafleet_proto::tonic::{Code, Status};
-use mynafleet_tests::operators::{Operator, NEW_PASSWORD};
+use mynafleet_tests::operators::{NEW_PASSWORD, Operator};
 use mynafleet_tests::{Backend, Suite, SuiteOptions};
 use pb::audit_log_service_client::AuditLogServiceClient;
 use pb::operator_service_client::OperatorServiceClient;
@@ -27,7 +27,10 @@ fn pharmacy_code() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(4000);
     let body = format!("13401{:04}", NEXT.fetch_add(1, Ordering::Relaxed));
-    format!("{body}{}", mynafleet_kit::guard::luhn_check_digit(&body).unwrap())
+    format!(
+        "{body}{}",
+        mynafleet_kit::guard::luhn_check_digit(&body).unwrap()
+    )
 }
 
 fn rid() -> String {
@@ -48,7 +51,9 @@ struct World {
 
 async fn world(backend: Backend) -> World {
     let suite = Suite::start_with(SuiteOptions { backend }).await;
-    let admin = suite.org_admin("権限テスト医療グループ", "rbac-admin").await;
+    let admin = suite
+        .org_admin("権限テスト医療グループ", "rbac-admin")
+        .await;
     let clinic = create_clinic(&suite, &admin, MHLW_CODE, "本院", false).await;
     let other_clinic = create_clinic(&suite, &admin, "1310012347", "分院", false).await;
     World {
@@ -201,23 +206,21 @@ async fn try_everything(w: &World, op: &Operator) -> Vec<(&'static str, Result<(
     // Approve something that exists: this role's submission, or the admin's.
     let app_name = match app_name {
         Some(n) => n,
-        None => {
-            submit(
-                s,
-                &w.admin,
-                &w.other_clinic.name,
-                pb::Application {
-                    kind: pb::ApplicationKind::Start as i32,
-                    staff_count: 3,
-                    device_count: 1,
-                    bank_account_last4: "7391".to_owned(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map(|a| a.name)
-            .unwrap_or_default()
-        }
+        None => submit(
+            s,
+            &w.admin,
+            &w.other_clinic.name,
+            pb::Application {
+                kind: pb::ApplicationKind::Start as i32,
+                staff_count: 3,
+                device_count: 1,
+                bank_account_last4: "7391".to_owned(),
+                ..Default::default()
+            },
+        )
+        .await
+        .map(|a| a.name)
+        .unwrap_or_default(),
     };
     out.push((
         "RejectApplication",
@@ -257,9 +260,16 @@ async fn each_role_may_call_exactly_its_rpcs(backend: Backend) {
     let w = world(backend).await;
     let s = &w.suite;
     let clinic_admin = s
-        .operator(&w.admin, "clinic-admin", pb::Role::ClinicAdmin, &[w.clinic.name.clone()])
+        .operator(
+            &w.admin,
+            "clinic-admin",
+            pb::Role::ClinicAdmin,
+            std::slice::from_ref(&w.clinic.name),
+        )
         .await;
-    let auditor = s.operator(&w.admin, "auditor", pb::Role::Auditor, &[]).await;
+    let auditor = s
+        .operator(&w.admin, "auditor", pb::Role::Auditor, &[])
+        .await;
     let viewer = s.operator(&w.admin, "viewer", pb::Role::Viewer, &[]).await;
     let allowed: &[(&Operator, &str, &[&str])] = &[
         (
@@ -319,7 +329,11 @@ async fn each_role_may_call_exactly_its_rpcs(backend: Backend) {
             } else {
                 let err = result.expect_err(&format!("{role} must be refused {rpc}"));
                 assert_eq!(err.code(), Code::PermissionDenied, "{role} {rpc}: {err:?}");
-                assert_eq!(reason_of(&err).as_deref(), Some("ROLE_REFUSED"), "{role} {rpc}");
+                assert_eq!(
+                    reason_of(&err).as_deref(),
+                    Some("ROLE_REFUSED"),
+                    "{role} {rpc}"
+                );
             }
         }
     }
@@ -334,9 +348,11 @@ async fn each_role_may_call_exactly_its_rpcs(backend: Backend) {
         .unwrap()
         .into_inner()
         .records;
-    assert!(records
-        .iter()
-        .any(|r| r.action == "access.denied" && r.reason == "ROLE_REFUSED"));
+    assert!(
+        records
+            .iter()
+            .any(|r| r.action == "access.denied" && r.reason == "ROLE_REFUSED")
+    );
     assert!(records.iter().any(|r| r.action == "session.login"));
 }
 
@@ -344,7 +360,12 @@ async fn clinic_admins_see_only_their_clinics_and_organization(backend: Backend)
     let w = world(backend).await;
     let s = &w.suite;
     let ca = s
-        .operator(&w.admin, "honin-admin", pb::Role::ClinicAdmin, &[w.clinic.name.clone()])
+        .operator(
+            &w.admin,
+            "honin-admin",
+            pb::Role::ClinicAdmin,
+            std::slice::from_ref(&w.clinic.name),
+        )
         .await;
     let listed = clinics(s, &ca)
         .list_clinics(pb::ListClinicsRequest {
@@ -454,13 +475,18 @@ async fn clinic_admins_see_only_their_clinics_and_organization(backend: Backend)
         .unwrap()
         .into_inner()
         .device_accounts;
-    assert!(mine.iter().all(|a| a.name.starts_with(&w.clinic.name)), "{mine:?}");
+    assert!(
+        mine.iter().all(|a| a.name.starts_with(&w.clinic.name)),
+        "{mine:?}"
+    );
 }
 
 async fn five_failed_logins_lock_until_an_admin_unlocks(backend: Backend) {
     let w = world(backend).await;
     let s = &w.suite;
-    let viewer = s.operator(&w.admin, "forgetful", pb::Role::Viewer, &[]).await;
+    let viewer = s
+        .operator(&w.admin, "forgetful", pb::Role::Viewer, &[])
+        .await;
     for i in 0..5 {
         s.clock.advance(Duration::from_secs(30));
         let code = s.totp_code(&viewer.totp_uri);
@@ -478,7 +504,10 @@ async fn five_failed_logins_lock_until_an_admin_unlocks(backend: Backend) {
     assert_eq!(err.code(), Code::PermissionDenied);
     assert_eq!(reason_of(&err).as_deref(), Some("OPERATOR_LOCKED"));
     // A wrong TOTP code counts as a failure too, and an unknown login says nothing more.
-    let err = s.login("nobody-here", NEW_PASSWORD, "000000").await.unwrap_err();
+    let err = s
+        .login("nobody-here", NEW_PASSWORD, "000000")
+        .await
+        .unwrap_err();
     assert_eq!(reason_of(&err).as_deref(), Some("LOGIN_FAILED"));
 
     OperatorServiceClient::new(s.authed(&w.admin.token))

@@ -2,12 +2,14 @@
 //! SQLite): bootstrap through the account service's config file, login with password + TOTP,
 //! the initial password changed, a clinic registered, 50 accounts imported from a CSV with
 //! two bad rows (reported by row number; the 48 others issued, with their sheets filed), and
-//! the accounts listed as a table and as JSON. Build the binary first (`make test` does, or
-//! `cargo build -p mynafleet`).
+//! the accounts listed as a table and as JSON. Also `mynafleet dev`'s demo organization: its
+//! first operator printed once, logged in through endpoints.json, its two clinics listed.
+//! Build the binary first (`make test` does, or `cargo build -p mynafleet`).
 
-use mynafleet_tests::Suite;
 use mynafleet_tests::admin::AdminCli;
-use std::time::Duration;
+use mynafleet_tests::{DEADLINE, Suite, binaries};
+use std::process::Stdio;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The clinic's 機関コード (東京都, 医科; check digit 5 over the 9 preceding digits).
 const CODE: &str = "1310112345";
@@ -166,20 +168,16 @@ async fn admin_cli_bootstraps_logs_in_imports_accounts_and_lists_them() {
     // 50 accounts from a CSV, two rows bad: 48 issued, exit code 2, both rows reported.
     let csv = cli.work_dir.join("accounts.csv");
     std::fs::write(&csv, accounts_csv()).unwrap();
-    let import = |cli: &AdminCli| {
-        let csv = csv.to_str().unwrap().to_owned();
-        async move {
-            cli.run_within(
-                &["accounts", "import", &csv, "--sheet-dir", "sheets"],
-                "",
-                Duration::from_secs(120),
-            )
-            .await
-        }
-    };
-    let out = import(&cli)
+    let csv_arg = csv.to_str().unwrap();
+    let import = async || {
+        cli.run_within(
+            &["accounts", "import", csv_arg, "--sheet-dir", "sheets"],
+            "",
+            Duration::from_secs(120),
+        )
         .await
-        .expect_code(2, "import with two bad rows");
+    };
+    let out = import().await.expect_code(2, "import with two bad rows");
     assert!(
         out.stderr.contains("48 of 50 rows imported"),
         "{}",
@@ -224,9 +222,7 @@ async fn admin_cli_bootstraps_logs_in_imports_accounts_and_lists_them() {
     assert_eq!(mode(&sheets[0]), 0o600, "sheet file mode");
 
     // The same file again replays the rows it already imported instead of duplicating them.
-    import(&cli)
-        .await
-        .expect_code(2, "re-import of the same file");
+    import().await.expect_code(2, "re-import of the same file");
 
     // The list as a table, and as JSON.
     let out = cli
@@ -270,4 +266,129 @@ async fn admin_cli_bootstraps_logs_in_imports_accounts_and_lists_them() {
         assert_eq!(a["institution_code"], CODE);
     }
     assert_eq!(listed[0]["note"], "受付端末2");
+}
+
+/// Starts `mynafleet dev` on free ports and returns it with what it printed up to "Press
+/// Ctrl-C to stop." (the rest of its output is drained in the background).
+async fn start_dev(data_dir: &std::path::Path) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt as _;
+    let mut child = tokio::process::Command::new(binaries::path("mynafleet"))
+        .arg("dev")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--account-port", "0", "--activation-port", "0"])
+        .args(["--proxy-port", "0", "--oqs-sim-port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            printed.push_str(&line);
+            printed.push('\n');
+            if line.contains("Press Ctrl-C to stop.") {
+                return;
+            }
+        }
+        panic!("mynafleet dev ended early:\n{printed}");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("mynafleet dev did not get ready"));
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, printed)
+}
+
+async fn interrupt(mut child: tokio::process::Child) {
+    let pid = child.id().expect("dev still running").to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::time::timeout(DEADLINE, child.wait())
+        .await
+        .expect("dev stops on Ctrl-C")
+        .unwrap();
+    assert!(status.success(), "dev exits 0 on Ctrl-C");
+}
+
+/// Returns the value printed after `label` on its own line of `text`.
+fn printed_value<'a>(text: &'a str, label: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.trim_start().strip_prefix(label))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no {label:?} line in:\n{text}"))
+}
+
+#[tokio::test]
+async fn dev_bootstraps_a_demo_organization_with_two_clinics_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dev");
+    let (child, printed) = start_dev(&data).await;
+    assert!(printed.contains("デモ医療グループ"), "{printed}");
+    assert!(printed.contains("shown ONCE"), "{printed}");
+    let login_id = printed_value(&printed, "login id").to_owned();
+    let password = printed_value(&printed, "password").to_owned();
+    let uri = printed_value(&printed, "TOTP URI").to_owned();
+
+    // The CLI finds endpoint and CA in the dev data dir's endpoints.json. Dev mode used the
+    // current TOTP step; the next one is within the server's one-step skew.
+    let totp = totp_rs::Totp::from_url(&uri).unwrap();
+    let next = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 30;
+    let cli = |args: &[&str], stdin: String| {
+        let mut cmd = tokio::process::Command::new(binaries::path("mynafleet"));
+        cmd.arg("admin")
+            .arg("--dev-data-dir")
+            .arg(&data)
+            .arg("--config-dir")
+            .arg(dir.path().join("config"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        async move {
+            let mut child = cmd.spawn().unwrap();
+            let mut input = child.stdin.take().unwrap();
+            tokio::io::AsyncWriteExt::write_all(&mut input, stdin.as_bytes())
+                .await
+                .unwrap();
+            drop(input);
+            tokio::time::timeout(DEADLINE, child.wait_with_output())
+                .await
+                .expect("mynafleet admin finished in time")
+                .unwrap()
+        }
+    };
+    let out = cli(
+        &["login", "--login-id", &login_id],
+        format!("{password}\n{}\n", totp.generate(next)),
+    )
+    .await;
+    assert!(out.status.success(), "{out:?}");
+    let out = cli(&["--output", "json", "clinics", "list"], String::new()).await;
+    assert!(out.status.success(), "{out:?}");
+    let clinics: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = clinics
+        .iter()
+        .map(|c| c["display_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["デモ内科クリニック", "デモ歯科医院"]);
+    interrupt(child).await;
+
+    // A later start says the operator exists and shows no credentials.
+    let (child, printed) = start_dev(&data).await;
+    assert!(printed.contains("exists"), "{printed}");
+    assert!(!printed.contains(&password), "{printed}");
+    assert!(!printed.contains("TOTP URI"), "{printed}");
+    interrupt(child).await;
 }

@@ -1,9 +1,9 @@
 //! End-to-end tests of the whole suite, one module per flow.
 
-mod foundation;
-mod organizations;
-mod serve;
 mod access;
 mod admin_cli;
+mod foundation;
+mod organizations;
 mod portal;
 mod secrets;
+mod serve;

@@ -110,12 +110,7 @@ async fn approve(
 fn today(suite: &Suite) -> String {
     let jst = time::UtcOffset::from_hms(9, 0, 0).unwrap();
     let d = suite.clock.now().to_offset(jst).date();
-    format!(
-        "{:04}-{:02}-{:02}",
-        d.year(),
-        u8::from(d.month()),
-        d.day()
-    )
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
 async fn flow_a_issues_adds_and_ends_accounts_with_sheets_and_dates(backend: Backend) {
@@ -126,10 +121,15 @@ async fn flow_a_issues_adds_and_ends_accounts_with_sheets_and_dates(backend: Bac
     assert_eq!(clinic.prefecture, 34, "prefecture comes from the code");
     assert!(clinic.warnings.is_empty(), "{:?}", clinic.warnings);
     assert!(clinic.bank_account_registered);
-    assert!(clinic.bank_account_last4.is_empty(), "bank digits are never returned");
+    assert!(
+        clinic.bank_account_last4.is_empty(),
+        "bank digits are never returned"
+    );
 
     // 利用開始申請 for three devices, approved by the org admin.
-    let app = submit(&suite, &admin, &clinic.name, start(3, "７３９１")).await.unwrap();
+    let app = submit(&suite, &admin, &clinic.name, start(3, "７３９１"))
+        .await
+        .unwrap();
     assert_eq!(app.status, pb::ApplicationStatus::Submitted as i32);
     let approve_id = rid();
     let approved = approve(&suite, &admin, &app.name, &approve_id).await;
@@ -267,9 +267,10 @@ async fn flow_a_issues_adds_and_ends_accounts_with_sheets_and_dates(backend: Bac
             pb::ApplicationKind::Start as i32
         ]
     );
-    assert!(all
-        .iter()
-        .all(|a| a.status == pb::ApplicationStatus::Completed as i32));
+    assert!(
+        all.iter()
+            .all(|a| a.status == pb::ApplicationStatus::Completed as i32)
+    );
     let only_adds = applications(&suite, &admin)
         .list_applications(pb::ListApplicationsRequest {
             parent: format!("{}/clinics/-", admin.organization),

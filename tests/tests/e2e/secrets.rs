@@ -93,7 +93,10 @@ async fn no_plaintext_secret_reaches_the_database_files_or_the_logs() {
         .unwrap()
         .into_inner();
     for sheet in &approved.sheets {
-        secrets.push((format!("password of {}", sheet.account_id), sheet.password.clone()));
+        secrets.push((
+            format!("password of {}", sheet.account_id),
+            sheet.password.clone(),
+        ));
     }
     let reset = accounts(&suite, &admin)
         .reset_device_account_password(pb::ResetDeviceAccountPasswordRequest {
@@ -120,7 +123,10 @@ async fn no_plaintext_secret_reaches_the_database_files_or_the_logs() {
             })
             .await;
     }
-    secrets.push(("mistyped device password".into(), "Wrong-Password-99".into()));
+    secrets.push((
+        "mistyped device password".into(),
+        "Wrong-Password-99".into(),
+    ));
 
     let db = suite_db_path(&suite);
     let mut files = Vec::new();
@@ -132,7 +138,10 @@ async fn no_plaintext_secret_reaches_the_database_files_or_the_logs() {
     }
     assert!(!files.is_empty(), "no database file at {}", db.display());
     let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
-    assert!(logs.contains("organization created") || !logs.is_empty(), "logs were captured");
+    assert!(
+        logs.contains("organization created") || !logs.is_empty(),
+        "logs were captured"
+    );
     for (what, secret) in &secrets {
         assert!(!secret.is_empty(), "{what} is known to the test");
         for (path, bytes) in &files {
@@ -144,7 +153,10 @@ async fn no_plaintext_secret_reaches_the_database_files_or_the_logs() {
         }
         assert!(!logs.contains(secret.as_str()), "{what} found in the logs");
     }
-    assert!(!has_standalone(&logs, "7391"), "bank digits found in the logs");
+    assert!(
+        !has_standalone(&logs, "7391"),
+        "bank digits found in the logs"
+    );
     for (path, bytes) in &files {
         let text = String::from_utf8_lossy(bytes);
         assert!(
