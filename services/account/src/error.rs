@@ -138,7 +138,7 @@ impl From<Error> for Status {
                 Code::Aborted,
                 DOMAIN,
                 "ETAG_MISMATCH",
-                "the organization changed since it was read; read it again and retry",
+                "the resource changed since it was read; read it again and retry",
             ),
             Error::NotFound { reason, what } => {
                 status::with_reason(Code::NotFound, DOMAIN, reason, format!("no such {what}"))

@@ -10,12 +10,21 @@ use std::collections::BTreeSet;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_reflection::pb::{v1, v1alpha};
 
-fn own_api(target: Target) -> &'static str {
+fn own_apis(target: Target) -> &'static [&'static str] {
     match target {
-        Target::Account => "mynafleet.account.v1.OrganizationService",
-        Target::Activation => "mynafleet.activation.v1.DeviceService",
-        Target::EligibilityProxy => "mynafleet.agent.v1.AgentService",
-        Target::OqsSim => "mynafleet.oqs.v1.OqsService",
+        Target::Account => &[
+            "mynafleet.account.v1.OrganizationService",
+            "mynafleet.account.v1.ClinicService",
+            "mynafleet.account.v1.OperatorService",
+            "mynafleet.account.v1.SessionService",
+            "mynafleet.account.v1.DeviceAccountService",
+            "mynafleet.account.v1.ApplicationService",
+            "mynafleet.account.v1.AccountInternalService",
+            "mynafleet.account.v1.AuditLogService",
+        ],
+        Target::Activation => &["mynafleet.activation.v1.DeviceService"],
+        Target::EligibilityProxy => &["mynafleet.agent.v1.AgentService"],
+        Target::OqsSim => &["mynafleet.oqs.v1.OqsService"],
     }
 }
 
@@ -32,7 +41,7 @@ fn device() -> DeviceIdentity {
 async fn all_four_services_report_serving_over_tls() {
     let suite = Suite::start().await;
     for target in Target::ALL {
-        for service in ["", own_api(target)] {
+        for service in std::iter::once("").chain(own_apis(target).iter().copied()) {
             let status = health::check(suite.channel(target, As::Anonymous), service)
                 .await
                 .unwrap_or_else(|s| panic!("{target:?} health of {service:?}: {s}"));
@@ -97,15 +106,15 @@ async fn list_v1alpha(channel: Channel) -> BTreeSet<String> {
 async fn reflection_v1_and_v1alpha_list_exactly_each_servers_services() {
     let suite = Suite::start().await;
     for target in Target::ALL {
-        let expected: BTreeSet<String> = [
-            own_api(target),
-            "grpc.health.v1.Health",
-            "grpc.reflection.v1.ServerReflection",
-            "grpc.reflection.v1alpha.ServerReflection",
-        ]
-        .into_iter()
-        .map(String::from)
-        .collect();
+        let expected: BTreeSet<String> = own_apis(target)
+            .iter()
+            .chain(&[
+                "grpc.health.v1.Health",
+                "grpc.reflection.v1.ServerReflection",
+                "grpc.reflection.v1alpha.ServerReflection",
+            ])
+            .map(|s| String::from(*s))
+            .collect();
         assert_eq!(
             list_v1(suite.channel(target, As::Anonymous)).await,
             expected,
@@ -146,18 +155,32 @@ async fn internal_rpcs_without_a_client_certificate_are_unauthenticated() {
 #[tokio::test]
 async fn a_bearer_token_is_not_admitted_to_service_apis() {
     let suite = Suite::start().await;
+    fn bearer<T>(msg: T) -> mynafleet_proto::tonic::Request<T> {
+        let mut req = mynafleet_proto::tonic::Request::new(msg);
+        req.metadata_mut()
+            .insert("authorization", "Bearer made-up".parse().unwrap());
+        req
+    }
+    // A bearer token makes the caller an operator: the internal API admits services only.
+    let mut internal = account::account_internal_service_client::AccountInternalServiceClient::new(
+        suite.channel(Target::Account, As::Anonymous),
+    );
+    let err = internal
+        .check_operator_token(bearer(account::CheckOperatorTokenRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    assert_eq!(reason_of(&err).as_deref(), Some("CALLER_KIND_REFUSED"));
+    // On an operator API a made-up token names no session.
     let mut orgs = account::organization_service_client::OrganizationServiceClient::new(
         suite.channel(Target::Account, As::Anonymous),
     );
-    let mut req =
-        mynafleet_proto::tonic::Request::new(account::ListOrganizationsRequest::default());
-    req.metadata_mut()
-        .insert("authorization", "Bearer made-up".parse().unwrap());
-    let err = orgs.list_organizations(req).await.unwrap_err();
-    // A bearer token makes the caller an operator, and no operator is admitted to
-    // organization management until operator sessions exist (#3).
-    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
-    assert_eq!(reason_of(&err).as_deref(), Some("CALLER_KIND_REFUSED"));
+    let err = orgs
+        .list_organizations(bearer(account::ListOrganizationsRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "{err:?}");
+    assert_eq!(reason_of(&err).as_deref(), Some("SESSION_INVALID"));
 }
 
 #[tokio::test]
