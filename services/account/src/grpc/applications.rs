@@ -5,7 +5,7 @@
 use super::device_accounts::{
     account_to_pb, audited, hash_without_id, page_token, privilege_from_pb, privilege_to_pb, sheets,
 };
-use super::{Api, meta, request_id, ts};
+use super::{Api, meta, reply, request_id, ts};
 use crate::application::{
     Application, ApplicationFilter, ApplicationInput, ApplicationKind, ApplicationName,
     ApplicationStatus, NewApplication, RejectReason,
@@ -374,11 +374,6 @@ impl ApplicationService for Api {
             .await,
         )
         .await?;
-        Ok(Response::new(match outcome {
-            Idempotent::Done(a) => respond(&a),
-            Idempotent::Replayed(bytes) => {
-                pb::RejectApplicationResponse::decode(bytes.as_slice()).map_err(Error::from)?
-            }
-        }))
+        Ok(Response::new(reply(outcome, |a| respond(&a))?))
     }
 }

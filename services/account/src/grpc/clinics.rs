@@ -3,7 +3,7 @@
 //! the bank digits that a 利用開始申請 is checked against).
 
 use super::device_accounts::{audited, hash_without_id, page_token};
-use super::{Api, meta, request_id, ts};
+use super::{Api, meta, reply, request_id, ts};
 use crate::audit::{ActionCode, AuditEntry};
 use crate::auth::{Permission, Role};
 use crate::clinic::{self, BankDigits, Clinic, ClinicInput, ClinicKind, ClinicUpdate, NewClinic};
@@ -316,11 +316,6 @@ impl ClinicService for Api {
             .await,
         )
         .await?;
-        Ok(Response::new(match outcome {
-            Idempotent::Done(c) => respond(&c),
-            Idempotent::Replayed(bytes) => {
-                pb::UpdateClinicResponse::decode(bytes.as_slice()).map_err(Error::from)?
-            }
-        }))
+        Ok(Response::new(reply(outcome, |c| respond(&c))?))
     }
 }

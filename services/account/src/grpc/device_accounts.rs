@@ -2,7 +2,7 @@
 //! in the caller's scope. Generated passwords appear once, on the ユーザ設定情報 sheet of
 //! the response that made them; the copy kept for request-id replays has them blank.
 
-use super::{Api, digest, meta, request_id, ts};
+use super::{Api, digest, meta, reply, request_id, request_key as key, ts};
 use crate::audit::{self, ActionCode, AuditEntry, Outcome};
 use crate::auth::{Actor, Permission};
 use crate::device_account::{
@@ -14,7 +14,6 @@ use crate::organization;
 use crate::sheet::Sheet;
 use crate::store::Idempotent;
 use crate::store::device_accounts::{self as store, AccountListing, Issued};
-use mynafleet_kit::idempotency::RequestKey;
 use mynafleet_proto::account::v1 as pb;
 use mynafleet_proto::prost::Message;
 use mynafleet_proto::tonic::{self, Request, Response, Status};
@@ -161,20 +160,6 @@ pub(super) fn sheets(
         .collect()
 }
 
-/// The idempotency key of `rid` for `method`.
-fn key<'a>(
-    caller: &'a str,
-    method: &'a str,
-    rid: Option<&'a str>,
-    hash: &'a [u8],
-) -> Option<RequestKey<'a>> {
-    rid.map(|request_id| RequestKey {
-        caller,
-        method,
-        request_id,
-        request_hash: hash,
-    })
-}
 
 impl Api {
     /// Authorizes a request on account `name` (parsed from `raw` as `field`): permission,
@@ -507,12 +492,7 @@ impl DeviceAccountService for Api {
             |a| respond(a).encode_to_vec(),
         )
         .await?;
-        Ok(Response::new(match outcome {
-            Idempotent::Done(a) => respond(&a),
-            Idempotent::Replayed(bytes) => {
-                pb::UpdateDeviceAccountResponse::decode(bytes.as_slice()).map_err(Error::from)?
-            }
-        }))
+        Ok(Response::new(reply(outcome, |a| respond(&a))?))
     }
 
     async fn suspend_device_account(
@@ -602,13 +582,9 @@ impl DeviceAccountService for Api {
             .await,
         )
         .await?;
-        Ok(Response::new(match outcome {
-            Idempotent::Done(i) => respond(&i, Some(std::slice::from_ref(&cred.password))),
-            Idempotent::Replayed(bytes) => {
-                pb::ResetDeviceAccountPasswordResponse::decode(bytes.as_slice())
-                    .map_err(Error::from)?
-            }
-        }))
+        Ok(Response::new(reply(outcome, |i| {
+            respond(&i, Some(std::slice::from_ref(&cred.password)))
+        })?))
     }
 
     async fn unlock_device_account(

@@ -217,6 +217,33 @@ pub(crate) fn meta<T>(req: &Request<T>, request_id: &str) -> RequestMeta {
     }
 }
 
+/// Returns the idempotency key of a request that carries `rid`, or `None` without one.
+pub(crate) fn request_key<'a>(
+    caller: &'a str,
+    method: &'a str,
+    rid: Option<&'a str>,
+    hash: &'a [u8],
+) -> Option<mynafleet_kit::idempotency::RequestKey<'a>> {
+    rid.map(|request_id| mynafleet_kit::idempotency::RequestKey {
+        caller,
+        method,
+        request_id,
+        request_hash: hash,
+    })
+}
+
+/// Returns the response of an idempotent mutation: `done` builds it from a fresh result; a
+/// replay decodes the stored first response.
+pub(crate) fn reply<T, R: Message + Default>(
+    outcome: crate::store::Idempotent<T>,
+    done: impl FnOnce(T) -> R,
+) -> Result<R> {
+    match outcome {
+        crate::store::Idempotent::Done(v) => Ok(done(v)),
+        crate::store::Idempotent::Replayed(bytes) => Ok(R::decode(bytes.as_slice())?),
+    }
+}
+
 /// Parses an optional `request_id` (a UUID, or empty for none).
 pub(crate) fn request_id(raw: &str) -> Result<Option<String>> {
     if raw.is_empty() {

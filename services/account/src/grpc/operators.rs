@@ -3,7 +3,7 @@
 //! own password). Generated passwords and TOTP URIs leave only in the response that made
 //! them; the stored replay of a create has them blank.
 
-use super::{Api, digest, meta, request_id, ts};
+use super::{Api, digest, meta, reply, request_id, request_key as key, ts};
 use crate::audit::{ActionCode, AuditEntry};
 use crate::auth::{Permission, Principal, Role};
 use crate::error::{Error, Result};
@@ -12,7 +12,6 @@ use crate::operator::{LoginId, NewOperator, Operator, OperatorPageToken, Operato
 use crate::organization::{self, DisplayName, OrganizationId};
 use crate::store::Idempotent;
 use crate::store::operators::{self, Credentials};
-use mynafleet_kit::idempotency::RequestKey;
 use mynafleet_proto::account::v1 as pb;
 use mynafleet_proto::prost::Message;
 use mynafleet_proto::tonic::{self, Request, Response, Status};
@@ -103,20 +102,6 @@ fn new_operator(msg: &pb::CreateOperatorRequest, parent: OrganizationId) -> Resu
         clinics,
         "operator.clinics",
     )
-}
-
-fn key<'a>(
-    caller: &'a str,
-    method: &'a str,
-    rid: Option<&'a str>,
-    hash: &'a [u8],
-) -> Option<RequestKey<'a>> {
-    rid.map(|request_id| RequestKey {
-        caller,
-        method,
-        request_id,
-        request_hash: hash,
-    })
 }
 
 #[tonic::async_trait]
@@ -313,12 +298,7 @@ impl OperatorService for Api {
             |op| respond(op).encode_to_vec(),
         )
         .await?;
-        Ok(Response::new(match outcome {
-            Idempotent::Done(op) => respond(&op),
-            Idempotent::Replayed(bytes) => {
-                pb::UnlockOperatorResponse::decode(bytes.as_slice()).map_err(Error::from)?
-            }
-        }))
+        Ok(Response::new(reply(outcome, |op| respond(&op))?))
     }
 }
 

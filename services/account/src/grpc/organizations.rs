@@ -1,7 +1,7 @@
 //! `OrganizationService`: services create and list organizations; operators read their own
 //! and org_admins rename it.
 
-use super::{Api, digest, meta, request_id, ts};
+use super::{Api, digest, meta, reply, request_id, ts};
 use crate::audit::{ActionCode, AuditEntry};
 use crate::auth::Permission;
 use crate::error::{Error, Result};
@@ -210,11 +210,6 @@ impl OrganizationService for Api {
                 respond(o).encode_to_vec()
             })
             .await?;
-        Ok(Response::new(match outcome {
-            Idempotent::Done(o) => respond(&o),
-            Idempotent::Replayed(bytes) => {
-                pb::UpdateOrganizationResponse::decode(bytes.as_slice()).map_err(Error::from)?
-            }
-        }))
+        Ok(Response::new(reply(outcome, |o| respond(&o))?))
     }
 }
