@@ -160,7 +160,6 @@ pub(super) fn sheets(
         .collect()
 }
 
-
 impl Api {
     /// Authorizes a request on account `name` (parsed from `raw` as `field`): permission,
     /// then clinic scope.
