@@ -72,12 +72,25 @@ pub fn init_test_log() {
 pub struct SuiteOptions {
     /// Where the services store.
     pub backend: Backend,
+    /// Lifetime of the device certificates activation issues.
+    pub certificate_lifetime: Duration,
 }
 
 impl Default for SuiteOptions {
     fn default() -> Self {
         Self {
             backend: Backend::Sqlite,
+            certificate_lifetime: DAY,
+        }
+    }
+}
+
+impl SuiteOptions {
+    /// Returns the default options on `backend`.
+    pub fn on(backend: Backend) -> Self {
+        Self {
+            backend,
+            ..Self::default()
         }
     }
 }
@@ -127,7 +140,7 @@ pub struct Suite {
     pub clock: Clock,
     ca_pem: String,
     services: Vec<(&'static str, TlsIdentity)>,
-    device_ca: CertificateAuthority,
+    device_ca: mynafleet_activation::DeviceCa,
     stranger_ca: CertificateAuthority,
     token: CancellationToken,
     running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -151,8 +164,7 @@ impl Suite {
         let account_db = fresh_database(options.backend).await;
         let activation_db = fresh_database(options.backend).await;
         let pki = DevPki::in_memory().expect("make development CA");
-        let device_ca =
-            CertificateAuthority::generate("MynaFleet test device CA", DAY).expect("device CA");
+        let device_ca = mynafleet_activation::DeviceCa::generate().expect("device CA");
         let stranger_ca =
             CertificateAuthority::generate("Somebody else's CA", DAY).expect("stranger CA");
         let services = ["e2e-tests", "activation"]
@@ -174,7 +186,8 @@ impl Suite {
                 activation: activation_db.url.clone(),
             },
             clock: clock.clone(),
-            device_ca_pem: Some(device_ca.cert_pem().to_owned()),
+            device_ca: device_ca.clone(),
+            certificate_lifetime: options.certificate_lifetime,
             account_keys: mynafleet_account::Keys::load_or_create(dir.path())
                 .expect("create account key files"),
         };
@@ -240,6 +253,7 @@ impl Suite {
             ),
             As::Device(d) => Some(
                 self.device_ca
+                    .authority()
                     .issue(&d.device, &device_uri(&d), &[], LeafUse::Client, DAY)
                     .expect("issue device certificate"),
             ),

@@ -4,7 +4,7 @@
 use mynafleet_kit::clock::Clock;
 use mynafleet_kit::config::{ConfigError, ServerSection};
 use mynafleet_kit::keys::{KeyError, SecretKey};
-use mynafleet_kit::tls::ServerTls;
+use mynafleet_kit::tls::{ClientTls, ServerTls};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,6 +28,20 @@ pub struct Config {
     pub device_max_failed_checks: u32,
     /// What the ユーザ設定情報 sheet tells a terminal about where to connect.
     pub sheet: SheetSettings,
+    /// The activation service, asked for the activation codes printed on sheets. Without
+    /// it, sheets are issued without codes and `sheets_missing_code` names them.
+    pub activation: Option<ActivationPeer>,
+}
+
+/// How the account service reaches the activation service.
+#[derive(Clone, Debug)]
+pub struct ActivationPeer {
+    /// For example `https://activation.internal:7502`.
+    pub url: String,
+    /// The account service's client identity and the servers' CA.
+    pub client_tls: ClientTls,
+    /// The deadline of every call.
+    pub call_timeout: Duration,
 }
 
 /// The account service's secret keys (DESIGN.md §5).
@@ -89,6 +103,7 @@ impl Config {
                 activation_endpoint: String::new(),
                 ca_fingerprint,
             },
+            activation: None,
         }
     }
 }
@@ -125,6 +140,19 @@ pub struct FileConfig {
     /// What ユーザ設定情報 sheets say.
     #[serde(default)]
     pub sheet: SheetSection,
+    /// Where the other services are.
+    #[serde(default)]
+    pub peers: PeersSection,
+}
+
+/// The services the account service calls.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PeersSection {
+    /// The activation service's URL (for the codes on sheets); empty for none.
+    pub activation_url: String,
+    /// The deadline of every outbound call, in milliseconds (0 means 5000).
+    pub call_timeout_ms: u64,
 }
 
 /// `[keys]`: files of 64 hex digits, mode 0600.
@@ -185,6 +213,17 @@ impl FileConfig {
             })
         };
         let ca_fingerprint = mynafleet_kit::tls::fingerprint_pem(&tls.roots.service_ca_pem);
+        let activation = (!self.peers.activation_url.is_empty()).then(|| ActivationPeer {
+            url: self.peers.activation_url.clone(),
+            client_tls: ClientTls {
+                server_ca_pem: tls.roots.service_ca_pem.clone(),
+                identity: Some(tls.identity.clone()),
+            },
+            call_timeout: Duration::from_millis(match self.peers.call_timeout_ms {
+                0 => 5_000,
+                ms => ms,
+            }),
+        });
         Ok(Config {
             database_url: self
                 .server
@@ -211,6 +250,7 @@ impl FileConfig {
                 activation_endpoint: self.sheet.activation_endpoint,
                 ca_fingerprint,
             },
+            activation,
         })
     }
 }

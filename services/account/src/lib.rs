@@ -23,7 +23,7 @@ pub mod totp;
 
 pub use bootstrap::{Bootstrapped, bootstrap, bootstrap_with_pool};
 pub use clinic::{ClinicKind, CodeWarning, FacilityCode, InstitutionCode, RegistrationNumber};
-pub use config::{Config, FileConfig, Keys, SessionPolicy, SheetSettings};
+pub use config::{ActivationPeer, Config, FileConfig, Keys, SessionPolicy, SheetSettings};
 pub use error::{Error, Result};
 pub use organization::{DisplayName, NewOrganization, Organization, OrganizationId, PageToken};
 

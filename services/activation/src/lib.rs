@@ -1,9 +1,15 @@
 //! The activation service: one-time activation codes, the device CA and the device registry.
-//! Today it serves the registry's list, checked against the account service over service
-//! mTLS; codes, `Activate` and the device CA arrive with #4.
+//! Terminals activate with the four items of their sheet and a CSR, and renew over their
+//! device certificate; operators issue codes and suspend, resume, revoke or replace
+//! devices; proxies watch device status. Account suspensions and ends cascade to devices.
 //!
-//! It owns its database and reaches the account service only through `client.rs`.
+//! It owns its database and reaches the account service only through `client.rs`; its
+//! audit records go through a local outbox to the account service's central store.
 
+pub mod activation_code;
+mod audit;
+mod auth;
+pub mod ca;
 mod client;
 mod config;
 mod device;
@@ -11,8 +17,9 @@ mod error;
 mod grpc;
 pub mod store;
 
-pub use config::{Config, FileConfig, Peers};
-pub use device::{Device, DeviceStatus};
+pub use ca::DeviceCa;
+pub use config::{ActivationSection, Config, DeviceCaFiles, FileConfig, LockoutPolicy, Peers};
+pub use device::{Device, DeviceFacts, DeviceStatus, StatusCause};
 pub use error::{Error, Result};
 
 use mynafleet_kit::db::{MigrationFile, Migrations};
@@ -23,16 +30,30 @@ pub const SERVICE_NAME: &str = "activation";
 
 /// The activation service's migrations.
 pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &[MigrationFile {
-        version: 1,
-        description: "create_devices",
-        sql: include_str!("../migrations/sqlite/0001_create_devices.sql"),
-    }],
-    postgres: &[MigrationFile {
-        version: 1,
-        description: "create_devices",
-        sql: include_str!("../migrations/postgres/0001_create_devices.sql"),
-    }],
+    sqlite: &[
+        MigrationFile {
+            version: 1,
+            description: "create_devices",
+            sql: include_str!("../migrations/sqlite/0001_create_devices.sql"),
+        },
+        MigrationFile {
+            version: 2,
+            description: "create_activation",
+            sql: include_str!("../migrations/sqlite/0002_create_activation.sql"),
+        },
+    ],
+    postgres: &[
+        MigrationFile {
+            version: 1,
+            description: "create_devices",
+            sql: include_str!("../migrations/postgres/0001_create_devices.sql"),
+        },
+        MigrationFile {
+            version: 2,
+            description: "create_activation",
+            sql: include_str!("../migrations/postgres/0002_create_activation.sql"),
+        },
+    ],
 };
 
 /// Runs the activation service on `listener` until `shutdown` completes.
@@ -46,9 +67,18 @@ pub async fn serve(
         .await
         .context("open activation store")?;
     let account = client::AccountClient::new(&config).context("build account client")?;
-    let (frame, routes) = grpc::frame(config, pool, account);
-    mynafleet_kit::grpc::serve(frame, routes, listener, shutdown)
-        .await
-        .context("serve activation")?;
+    let token = tokio_util::sync::CancellationToken::new();
+    let api = grpc::Api::new(config, pool, account, token.clone());
+    // Background work (the account-event cascade, the audit forwarder) is added here by
+    // the registry; it stops with the server.
+    let (frame, routes) = grpc::frame(api);
+    let stop = token.clone();
+    let served = mynafleet_kit::grpc::serve(frame, routes, listener, async move {
+        shutdown.await;
+        stop.cancel();
+    })
+    .await;
+    token.cancel();
+    served.context("serve activation")?;
     Ok(())
 }

@@ -31,6 +31,16 @@ struct Agents;
 
 #[tonic::async_trait]
 impl AgentService for Agents {
+    type WatchDeviceStream =
+        tokio_stream::wrappers::ReceiverStream<Result<pb::WatchDeviceResponse, Status>>;
+
+    async fn watch_device(
+        &self,
+        _req: Request<pb::WatchDeviceRequest>,
+    ) -> Result<Response<Self::WatchDeviceStream>, Status> {
+        Err(Status::unimplemented("not yet"))
+    }
+
     async fn who_am_i(
         &self,
         req: Request<pb::WhoAmIRequest>,
@@ -45,6 +55,7 @@ impl AgentService for Agents {
                     "organizations/{}/clinics/{}/accounts/{}",
                     d.organization, d.clinic, d.account
                 ),
+                status: mynafleet_proto::activation::v1::DeviceStatus::Unspecified.into(),
             })),
             // The access table admits only devices here.
             _ => Err(with_reason(

@@ -162,7 +162,9 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
             activation: sqlite_file_url(&layout.root.join("activation.db")),
         },
         clock: Clock::system(),
-        device_ca_pem: None,
+        device_ca: mynafleet_activation::DeviceCa::load_or_create(&layout.root)
+            .context("read or create the device CA")?,
+        certificate_lifetime: std::time::Duration::from_secs(24 * 3600),
         account_keys,
     };
     let token = mynafleet_kit::shutdown::on_signal();

@@ -120,8 +120,10 @@ pub struct Setup {
     pub databases: Databases,
     /// The clock every service reads.
     pub clock: Clock,
-    /// The device CA the proxy and activation accept device certificates from, if any.
-    pub device_ca_pem: Option<String>,
+    /// Activation's device CA; the proxy and activation accept device certificates from it.
+    pub device_ca: mynafleet_activation::DeviceCa,
+    /// Lifetime of device certificates (24 h unless a test wants renewals to happen).
+    pub certificate_lifetime: Duration,
     /// The account service's key files (TOTP sealing, patient references).
     pub account_keys: mynafleet_account::Keys,
 }
@@ -148,15 +150,20 @@ pub fn start(
         let id = pki
             .service_identity(service)
             .with_context(|| format!("issue {service} certificate"))?;
-        let device_ca = setup.device_ca_pem.clone().filter(|_| accepts_devices);
+        let device_ca = accepts_devices.then(|| setup.device_ca.cert_pem().to_owned());
         Ok((pki.server_tls(id.clone(), device_ca), id))
     };
 
-    let (tls, _) = server_tls(mynafleet_account::SERVICE_NAME, false)?;
+    let (tls, account_identity) = server_tls(mynafleet_account::SERVICE_NAME, false)?;
     let mut account = mynafleet_account::Config::for_tests(setup.databases.account.clone(), tls);
     account.clock = setup.clock.clone();
     account.keys = setup.account_keys.clone();
     account.sheet.activation_endpoint = format!("localhost:{}", addresses.activation.port());
+    account.activation = Some(mynafleet_account::ActivationPeer {
+        url: url(addresses.activation),
+        client_tls: pki.client_tls(Some(account_identity)),
+        call_timeout: Duration::from_secs(5),
+    });
 
     let (tls, id) = server_tls(mynafleet_activation::SERVICE_NAME, true)?;
     let mut activation = mynafleet_activation::Config::for_tests(
@@ -167,9 +174,16 @@ pub fn start(
     );
     activation.clock = setup.clock.clone();
     activation.call_timeout = Duration::from_secs(5);
+    activation.device_ca = setup.device_ca.clone();
+    activation.certificate_lifetime = setup.certificate_lifetime;
+    activation.proxy_urls = vec![url(addresses.eligibility_proxy)];
 
-    let (tls, _) = server_tls(mynafleet_eligibility_proxy::SERVICE_NAME, true)?;
-    let proxy = mynafleet_eligibility_proxy::Config::for_tests(tls);
+    let (tls, id) = server_tls(mynafleet_eligibility_proxy::SERVICE_NAME, true)?;
+    let proxy = mynafleet_eligibility_proxy::Config::for_tests(
+        tls,
+        pki.client_tls(Some(id)),
+        url(addresses.activation),
+    );
 
     let (tls, _) = server_tls(mynafleet_oqs_sim::SERVICE_NAME, false)?;
     let oqs = mynafleet_oqs_sim::Config::for_tests(tls);

@@ -50,7 +50,7 @@ struct World {
 }
 
 async fn world(backend: Backend) -> World {
-    let suite = Suite::start_with(SuiteOptions { backend }).await;
+    let suite = Suite::start_with(SuiteOptions::on(backend)).await;
     let admin = suite
         .org_admin("権限テスト医療グループ", "rbac-admin")
         .await;

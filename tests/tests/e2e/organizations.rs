@@ -18,7 +18,7 @@ mynafleet_tests::on_both_backends!(
 );
 
 async fn suite(backend: Backend) -> Suite {
-    Suite::start_with(SuiteOptions { backend }).await
+    Suite::start_with(SuiteOptions::on(backend)).await
 }
 
 fn orgs(suite: &Suite) -> OrganizationServiceClient<Channel> {

@@ -114,7 +114,7 @@ fn today(suite: &Suite) -> String {
 }
 
 async fn flow_a_issues_adds_and_ends_accounts_with_sheets_and_dates(backend: Backend) {
-    let suite = Suite::start_with(SuiteOptions { backend }).await;
+    let suite = Suite::start_with(SuiteOptions::on(backend)).await;
     let admin = suite.org_admin("さくら医療グループ", "sakura-admin").await;
     let clinic = create_clinic(&suite, &admin, MHLW_CODE, "さくら内科クリニック", false).await;
     assert_eq!(clinic.institution_code, MHLW_CODE);
@@ -298,7 +298,7 @@ async fn flow_a_issues_adds_and_ends_accounts_with_sheets_and_dates(backend: Bac
 }
 
 async fn bad_input_gets_field_violations(backend: Backend) {
-    let suite = Suite::start_with(SuiteOptions { backend }).await;
+    let suite = Suite::start_with(SuiteOptions::on(backend)).await;
     let admin = suite.org_admin("検証グループ", "check-admin").await;
     let mut c = clinics(&suite, &admin);
     for (code, why) in [
@@ -376,7 +376,7 @@ async fn bad_input_gets_field_violations(backend: Backend) {
 }
 
 async fn facility_check_and_home_visit_rules_are_enforced(backend: Backend) {
-    let suite = Suite::start_with(SuiteOptions { backend }).await;
+    let suite = Suite::start_with(SuiteOptions::on(backend)).await;
     let admin = suite.org_admin("訪問診療グループ", "visit-admin").await;
     let plain = create_clinic(&suite, &admin, MHLW_CODE, "外来クリニック", false).await;
     let err = submit(&suite, &admin, &plain.name, start(1, "0000"))
@@ -441,7 +441,7 @@ async fn facility_check_and_home_visit_rules_are_enforced(backend: Backend) {
 async fn services_verify_terminal_credentials_and_watch_account_events(backend: Backend) {
     use mynafleet_tests::{As, DEADLINE, Target};
     use pb::account_internal_service_client::AccountInternalServiceClient;
-    let suite = Suite::start_with(SuiteOptions { backend }).await;
+    let suite = Suite::start_with(SuiteOptions::on(backend)).await;
     let admin = suite.org_admin("連携テストグループ", "link-admin").await;
     let clinic = create_clinic(&suite, &admin, MHLW_CODE, "連携クリニック", false).await;
     let made = accounts(&suite, &admin)

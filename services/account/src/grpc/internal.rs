@@ -302,6 +302,20 @@ impl Api {
 
 #[tonic::async_trait]
 impl AccountInternalService for Api {
+    async fn get_device_account_scope(
+        &self,
+        _req: Request<pb::GetDeviceAccountScopeRequest>,
+    ) -> Result<Response<pb::GetDeviceAccountScopeResponse>, Status> {
+        Err(Status::unimplemented("not yet"))
+    }
+
+    async fn ingest_audit_records(
+        &self,
+        _req: Request<pb::IngestAuditRecordsRequest>,
+    ) -> Result<Response<pb::IngestAuditRecordsResponse>, Status> {
+        Err(Status::unimplemented("not yet"))
+    }
+
     async fn verify_device_credentials(
         &self,
         req: Request<pb::VerifyDeviceCredentialsRequest>,

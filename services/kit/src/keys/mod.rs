@@ -39,6 +39,25 @@ pub enum KeyError {
     Random(String),
 }
 
+/// Reads a file that must be readable by its owner only (mode 0600 on Unix): a key file, a
+/// CA key. A file others may read is refused with [`KeyError::TooOpen`].
+pub fn read_private(path: &Path) -> Result<Zeroizing<String>, KeyError> {
+    let io = |source| KeyError::Io {
+        action: "read",
+        path: path.to_owned(),
+        source,
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_err(io)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(KeyError::TooOpen(path.to_owned()));
+        }
+    }
+    Ok(Zeroizing::new(std::fs::read_to_string(path).map_err(io)?))
+}
+
 /// A 32-byte secret key and its id.
 #[derive(Clone)]
 pub struct SecretKey {
@@ -82,20 +101,7 @@ impl SecretKey {
 
     /// Reads a key file (64 hex digits). On Unix the file must be readable by its owner only.
     pub fn from_file(path: &Path) -> Result<Self, KeyError> {
-        let io = |source| KeyError::Io {
-            action: "read",
-            path: path.to_owned(),
-            source,
-        };
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path).map_err(io)?.permissions().mode();
-            if mode & 0o077 != 0 {
-                return Err(KeyError::TooOpen(path.to_owned()));
-            }
-        }
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
+        let text = read_private(path)?;
         let mut bytes = [0u8; 32];
         hex::decode_to_slice(text.trim(), &mut bytes)
             .map_err(|_| KeyError::Malformed(path.to_owned()))?;

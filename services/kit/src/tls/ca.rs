@@ -18,6 +18,40 @@ pub enum CaError {
     /// A SAN value was not valid.
     #[error("invalid subject alternative name {0:?}")]
     San(String),
+    /// A certificate signing request did not parse or its signature did not verify.
+    #[error("certificate signing request: {0}")]
+    Csr(String),
+}
+
+/// A certificate issued for a key the CA never saw (from a CSR).
+#[derive(Clone, Debug)]
+pub struct SignedLeaf {
+    /// The certificate (PEM).
+    pub cert_pem: String,
+    /// Its serial number, lowercase hex.
+    pub serial_hex: String,
+    /// Its end of validity.
+    pub not_after: OffsetDateTime,
+    /// SHA-256 of the certified SubjectPublicKeyInfo (DER), lowercase hex.
+    pub key_fingerprint: String,
+}
+
+/// Returns the SHA-256 fingerprint (lowercase hex) of the public key in a PKCS#10 request
+/// after checking the request's self-signature.
+pub fn csr_key_fingerprint(csr_der: &[u8]) -> Result<String, CaError> {
+    use sha2::Digest;
+    use x509_parser::prelude::FromDer;
+    let (rest, csr) =
+        x509_parser::certification_request::X509CertificationRequest::from_der(csr_der)
+            .map_err(|e| CaError::Csr(format!("not a PKCS#10 request: {e}")))?;
+    if !rest.is_empty() {
+        return Err(CaError::Csr("trailing bytes after the request".to_owned()));
+    }
+    csr.verify_signature()
+        .map_err(|_| CaError::Csr("the request is not signed by its own key".to_owned()))?;
+    Ok(hex::encode(sha2::Sha256::digest(
+        csr.certification_request_info.subject_pki.raw,
+    )))
 }
 
 /// A CA whose key is in memory.
@@ -131,6 +165,50 @@ impl CertificateAuthority {
         Ok(TlsIdentity {
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
+        })
+    }
+
+    /// Issues a client certificate (client-auth EKU only) for the key in a PKCS#10 request:
+    /// the subject and SAN URI are ours, whatever the request asked for; the serial is 16
+    /// random bytes; validity starts a minute back (clock skew) and ends `validity` from now.
+    pub fn sign_request(
+        &self,
+        csr_der: &[u8],
+        common_name: &str,
+        uri: &str,
+        now: OffsetDateTime,
+        validity: Duration,
+    ) -> Result<SignedLeaf, CaError> {
+        let key_fingerprint = csr_key_fingerprint(csr_der)?;
+        let der = rustls::pki_types::CertificateSigningRequestDer::from(csr_der.to_vec());
+        let mut request = rcgen::CertificateSigningRequestParams::from_der(&der)
+            .map_err(|e| CaError::Csr(e.to_string()))?;
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::OrganizationName, "MynaFleet");
+        dn.push(DnType::CommonName, common_name);
+        params.distinguished_name = dn;
+        params.subject_alt_names = vec![SanType::URI(
+            uri.try_into().map_err(|_| CaError::San(uri.to_owned()))?,
+        )];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        params.use_authority_key_identifier_extension = true;
+        let mut serial = [0u8; 16];
+        crate::keys::random_bytes(&mut serial).map_err(|e| CaError::Csr(e.to_string()))?;
+        serial[0] &= 0x7f; // a positive INTEGER of 16 bytes
+        serial[0] |= 0x40;
+        params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
+        params.not_before = now - time::Duration::minutes(1);
+        let not_after = now + validity;
+        params.not_after = not_after;
+        request.params = params;
+        let cert = request.signed_by(&self.issuer)?;
+        Ok(SignedLeaf {
+            cert_pem: cert.pem(),
+            serial_hex: hex::encode(serial),
+            not_after,
+            key_fingerprint,
         })
     }
 

@@ -83,9 +83,14 @@ impl DevPki {
     }
 
     /// Issues `service`'s certificate (and writes `<service>.pem` / `<service>-key.pem` when
-    /// the PKI lives in a directory).
+    /// the PKI lives in a directory). The chain ends with the CA certificate, so a terminal that pins the CA by its
+    /// fingerprint (the one printed on the ユーザ設定情報 sheet) finds it in the handshake.
     pub fn service_identity(&self, service: &str) -> Result<TlsIdentity, DevPkiError> {
-        let id = self.ca.issue_service(service, DEV_HOSTS, LEAF_VALIDITY)?;
+        let mut id = self.ca.issue_service(service, DEV_HOSTS, LEAF_VALIDITY)?;
+        if !id.cert_pem.ends_with('\n') {
+            id.cert_pem.push('\n');
+        }
+        id.cert_pem.push_str(self.ca.cert_pem());
         if let Some(dir) = &self.dir {
             write_private(&dir.join(format!("{service}-key.pem")), &id.key_pem)?;
             write_public(&dir.join(format!("{service}.pem")), &id.cert_pem)?;

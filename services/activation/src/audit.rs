@@ -1,0 +1,198 @@
+//! Activation's audit records (DESIGN.md §3.7): written to the local `audit_outbox` in the
+//! same transaction as the change they record, then forwarded to the account service's
+//! central store by [`forward`] (idempotent by record id) and deleted.
+//!
+//! A record never holds an activation code, a password, a CSR or a certificate; an attempt
+//! is recorded by who tried, from where, and why it failed.
+
+use crate::error::Result;
+use uuid::Uuid;
+
+/// The producer name of records written by this service.
+pub const PRODUCER: &str = "activation";
+
+/// How an action ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// It happened.
+    Success,
+    /// It was tried and failed (wrong code, bad state).
+    Failure,
+    /// It was refused by access control.
+    Denied,
+}
+
+impl Outcome {
+    /// Returns the stored name (as the account service stores it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Denied => "denied",
+        }
+    }
+}
+
+/// FHIR AuditEvent.action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActionCode {
+    /// Create (a code, a device).
+    Create,
+    /// Read.
+    Read,
+    /// Update (suspend, resume, renew).
+    Update,
+    /// Delete (revoke).
+    Delete,
+    /// Execute (an activation attempt).
+    Execute,
+}
+
+impl ActionCode {
+    /// Returns the FHIR code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionCode::Create => "C",
+            ActionCode::Read => "R",
+            ActionCode::Update => "U",
+            ActionCode::Delete => "D",
+            ActionCode::Execute => "E",
+        }
+    }
+}
+
+/// Who acted, as an audit record names them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditActor {
+    /// operator, device, service or anonymous (a terminal that is not activated yet).
+    pub kind: &'static str,
+    /// Resource name of who acted (for a terminal not yet activated: the account it named).
+    pub name: String,
+    /// Operator role or device 権限区分.
+    pub role: String,
+    /// How the actor authenticated ("session", "mtls", "password+activation-code").
+    pub auth_method: &'static str,
+}
+
+/// Facts about the RPC that every record of it shares.
+#[derive(Clone, Debug, Default)]
+pub struct RequestMeta {
+    /// The caller's address.
+    pub source_address: String,
+    /// The request's `request_id`, if any.
+    pub request_id: String,
+    /// The W3C traceparent of the RPC.
+    pub traceparent: String,
+}
+
+/// One audit record before it is written.
+#[derive(Clone, Debug)]
+pub struct AuditEntry {
+    /// UUIDv7, the idempotency key of forwarding.
+    pub id: Uuid,
+    /// The organization id, empty when none is known (an unknown 機関コード).
+    pub organization_id: String,
+    /// Microseconds since the epoch.
+    pub time: i64,
+    /// Who acted.
+    pub actor: AuditActor,
+    /// What was done, `noun.verb` (`activation.attempt`, `device.suspend`).
+    pub action: &'static str,
+    /// FHIR action code.
+    pub action_code: ActionCode,
+    /// The clinic concerned, as a resource name, or empty.
+    pub clinic: String,
+    /// The resource acted on.
+    pub target: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The stable reason of a failure (an error reason), empty on success.
+    pub reason: String,
+    /// The request facts.
+    pub meta: RequestMeta,
+}
+
+impl AuditEntry {
+    /// Starts a successful record of `action` by `actor` at `time` (microseconds).
+    pub fn new(
+        actor: AuditActor,
+        meta: &RequestMeta,
+        time: i64,
+        action: &'static str,
+        action_code: ActionCode,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            organization_id: String::new(),
+            time,
+            actor,
+            action,
+            action_code,
+            clinic: String::new(),
+            target: String::new(),
+            outcome: Outcome::Success,
+            reason: String::new(),
+            meta: meta.clone(),
+        }
+    }
+
+    /// Sets the organization id.
+    pub fn organization(mut self, id: impl Into<String>) -> Self {
+        self.organization_id = id.into();
+        self
+    }
+
+    /// Sets the clinic (resource name).
+    pub fn clinic(mut self, clinic: impl Into<String>) -> Self {
+        self.clinic = clinic.into();
+        self
+    }
+
+    /// Sets the target (resource name).
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = target.into();
+        self
+    }
+
+    /// Sets how it ended and why.
+    pub fn outcome(mut self, outcome: Outcome, reason: impl Into<String>) -> Self {
+        self.outcome = outcome;
+        self.reason = reason.into();
+        self
+    }
+}
+
+/// Writes `e` into the outbox on `conn` (the caller's transaction).
+pub async fn append(conn: &mut sqlx::AnyConnection, e: &AuditEntry) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_outbox (id, organization_id, time, actor_kind, actor, actor_role, \
+         auth_method, action, action_code, clinic, target, outcome, reason, source_address, \
+         request_id, traceparent) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(e.id.to_string())
+    .bind(&e.organization_id)
+    .bind(e.time)
+    .bind(e.actor.kind)
+    .bind(&e.actor.name)
+    .bind(&e.actor.role)
+    .bind(e.actor.auth_method)
+    .bind(e.action)
+    .bind(e.action_code.as_str())
+    .bind(&e.clinic)
+    .bind(&e.target)
+    .bind(e.outcome.as_str())
+    .bind(&e.reason)
+    .bind(&e.meta.source_address)
+    .bind(&e.meta.request_id)
+    .bind(&e.meta.traceparent)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes `e` in a transaction of its own (a refused or failed call that changed nothing).
+pub async fn append_alone(pool: &sqlx::AnyPool, e: &AuditEntry) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    append(&mut conn, e).await
+}

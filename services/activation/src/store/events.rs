@@ -1,0 +1,1 @@
+//! TODO(#4 helper): events store.
