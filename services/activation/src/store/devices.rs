@@ -106,6 +106,38 @@ pub async fn get_device(pool: &AnyPool, org: &str, id: &str) -> Result<Device> {
     device_on(&mut conn, org, id).await
 }
 
+/// Sets the status of device `id` of organization `org` on `conn` (the caller's
+/// transaction), records the change in the status log, and returns the device as it is
+/// now. The caller checks that the transition is allowed.
+pub async fn set_status_on(
+    conn: &mut AnyConnection,
+    org: &str,
+    id: &str,
+    status: DeviceStatus,
+    cause: StatusCause,
+    reason: &str,
+    now: i64,
+) -> Result<Device> {
+    let changed = sqlx::query(
+        "UPDATE devices SET status = $1, status_cause = $2, status_reason = $3,          status_time = $4 WHERE organization_id = $5 AND id = $6",
+    )
+    .bind(status.as_stored())
+    .bind(cause.as_stored())
+    .bind(reason)
+    .bind(now)
+    .bind(org)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(Error::DeviceNotFound);
+    }
+    let device = device_on(conn, org, id).await?;
+    super::events::append(conn, &device).await?;
+    Ok(device)
+}
+
 /// Returns up to `limit` devices of an organization (of one clinic, when given) after the
 /// id `after`, in id order, and the last id of the page when more follow.
 pub async fn list_devices(
