@@ -1,12 +1,39 @@
-//! MynaFleet reader agent: reads the My Number card's JPKI AP over PC/SC.
+//! MynaFleet reader agent: reads the My Number card's JPKI AP over PC/SC, and holds the
+//! terminal's device identity.
 //!
-//! Layered as STYLE.md §8 describes, each layer importing only the one below:
+//! Card side, layered as STYLE.md §8 describes, each layer importing only the one below:
 //! [`transport`] (layer 1: APDUs to a card; only `transport/pcsc.rs` imports `pcsc`) and
 //! [`jpki`] (layer 2: APDU builders, status words, the allow-list). Session, outbox and uplink
-//! come later. [`readers`] is the diagnostic behind `mynafleet-agent readers`. The library never
-//! logs APDU payloads, never selects an application other than the JPKI AP, never touches the
-//! process environment and does not depend on `mynafleet-kit`.
+//! come later. [`readers`] is the diagnostic behind `mynafleet-agent readers`.
+//!
+//! Identity side (DESIGN.md §3.2, §3.6): [`enroll`] activates the terminal (pinning the
+//! server by [`fingerprint`] through [`pin`]), [`state`] keeps key, certificate and CA in the
+//! state directory, [`identity`] builds mTLS channels from them, [`renewal`] renews the
+//! certificate and [`watch`] keeps the proxy's device watch open. Only `client.rs` imports
+//! `mynafleet_proto`. [`cli`] is the command line.
+//!
+//! The library never logs APDU payloads, passwords, activation codes or keys, never selects
+//! an application other than the JPKI AP, never changes the process environment and does not
+//! depend on `mynafleet-kit`.
 
+pub mod certificate;
+pub mod cli;
+mod client;
+pub mod enroll;
+pub mod facts;
+pub mod fingerprint;
+pub mod identity;
 pub mod jpki;
+pub mod pin;
 pub mod readers;
+pub mod reason;
+pub mod renewal;
+pub mod server_url;
+pub mod state;
+pub mod status;
 pub mod transport;
+pub mod watch;
+
+pub use enroll::{ActivateParams, Activated, EnrollError, Trust, activate};
+pub use identity::{Identity, IdentityError};
+pub use renewal::{RenewalEnd, spawn_renewal};

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 pub mod admin;
 pub mod binaries;
+pub mod fleet;
 pub mod health;
 pub mod operators;
 

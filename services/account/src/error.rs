@@ -92,6 +92,9 @@ pub enum Error {
     /// The resume token of an event stream was not one this server issued.
     #[error("invalid resume token")]
     ResumeTokenInvalid,
+    /// Ingested audit records were malformed or not the calling service's own.
+    #[error("invalid audit records")]
+    AuditRecordInvalid(Vec<FieldViolation>),
     /// A secret could not be made, sealed or opened.
     #[error("secret handling: {0}")]
     Secret(String),
@@ -234,6 +237,9 @@ impl From<Error> for Status {
                     "is not a token this server issued; send it empty to start from the oldest event",
                 )],
             ),
+            Error::AuditRecordInvalid(v) => {
+                status::invalid_argument(DOMAIN, "AUDIT_RECORD_INVALID", &v)
+            }
             Error::Secret(e) => {
                 tracing::error!(error = %e, "secret handling failed");
                 status::internal()

@@ -1,13 +1,15 @@
-//! The account service: organizations (clinic groups) today; clinics, operators, device
-//! accounts, applications and the central audit store as later issues add them.
+//! The account service: organizations (clinic groups), clinics, operators, device accounts,
+//! applications and the central audit store.
 //!
 //! It owns its database and is reached only over gRPC; it never reads another service's
-//! tables. Only `grpc.rs` sees prost types.
+//! tables. Only `grpc/` and `client.rs` (its calls to the activation service) see prost
+//! types.
 
 pub mod application;
 pub mod audit;
 pub mod auth;
 mod bootstrap;
+mod client;
 pub mod clinic;
 mod config;
 pub mod device_account;
@@ -73,7 +75,8 @@ pub async fn serve(
         .context("open account store")?;
     // Streams end on this token; the frame then waits for their connections to close.
     let streams = tokio_util::sync::CancellationToken::new();
-    let (frame, routes) = grpc::frame(config, pool, streams.clone());
+    let (frame, routes) =
+        grpc::frame(config, pool, streams.clone()).context("build the activation client")?;
     let shutdown = async move {
         shutdown.await;
         streams.cancel();

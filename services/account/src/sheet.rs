@@ -4,12 +4,88 @@
 //!
 //! A sheet is made when accounts are issued or a password is reset, and shown once. The
 //! copy kept for request-id replays is [`Sheet::without_password`]; a sheet is never stored
-//! or logged with its password.
+//! or logged with its password or activation code. The code comes from the activation
+//! service after the accounts are committed; a 管理者 account gets none (it never runs on a
+//! terminal), and a sheet whose code could not be had is named by [`missing_codes`].
 
 use crate::clinic::Clinic;
 use crate::config::SheetSettings;
-use crate::device_account::{DeviceAccount, JapanDate};
+use crate::device_account::{DeviceAccount, JapanDate, Privilege};
+use std::collections::HashMap;
 use zeroize::Zeroizing;
+
+/// Activation codes the activation service issued, by account resource name, each shown
+/// `1234-5678-9012`. Never logged: its `Debug` names the accounts only.
+#[derive(Clone, Default)]
+pub struct IssuedCodes(HashMap<String, Zeroizing<String>>);
+
+impl std::fmt::Debug for IssuedCodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+impl IssuedCodes {
+    /// Records `code` for `account`; returns false (and keeps nothing) unless `code` is 12
+    /// digits, with or without hyphens and spaces.
+    pub fn insert(&mut self, account: String, code: &str) -> bool {
+        match display_code(code) {
+            Some(shown) => {
+                self.0.insert(account, shown);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Returns the code of `account`, shown `1234-5678-9012`.
+    pub fn get(&self, account: &str) -> Option<&str> {
+        self.0.get(account).map(|c| c.as_str())
+    }
+
+    /// Returns how many codes there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Returns whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Returns a 12-digit activation code as `1234-5678-9012`, or `None` for anything else.
+pub fn display_code(raw: &str) -> Option<Zeroizing<String>> {
+    let digits: Zeroizing<String> =
+        Zeroizing::new(raw.chars().filter(|c| !matches!(c, '-' | ' ')).collect());
+    if digits.len() != 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(Zeroizing::new(format!(
+        "{}-{}-{}",
+        &digits[..4],
+        &digits[4..8],
+        &digits[8..]
+    )))
+}
+
+/// Returns whether an account of `privilege` gets an activation code on its sheet (管理者
+/// accounts are never used on a terminal).
+pub fn code_applies(privilege: Privilege) -> bool {
+    privilege != Privilege::Administrator
+}
+
+/// Returns the resource names of `accounts` whose sheet lacks the code it should carry:
+/// every account a code applies to that `codes` has none for (all of them without codes,
+/// as in the copy kept for replays).
+pub fn missing_codes(accounts: &[DeviceAccount], codes: Option<&IssuedCodes>) -> Vec<String> {
+    accounts
+        .iter()
+        .filter(|a| code_applies(a.privilege))
+        .map(|a| a.name.name())
+        .filter(|name| codes.and_then(|c| c.get(name)).is_none())
+        .collect()
+}
 
 /// One account's ユーザ設定情報.
 #[derive(Clone)]
@@ -22,8 +98,8 @@ pub struct Sheet {
     pub account_id: String,
     /// パスワード (temporary); empty in a replayed copy.
     pub password: Zeroizing<String>,
-    /// アクティベーションコード; empty until the activation service issues codes (#4).
-    pub activation_code: String,
+    /// アクティベーションコード `1234-5678-9012`; empty when none was issued or none applies.
+    pub activation_code: Zeroizing<String>,
     /// The activation endpoint.
     pub activation_endpoint: String,
     /// SHA-256 fingerprint of the servers' CA.
@@ -40,6 +116,7 @@ impl std::fmt::Debug for Sheet {
             .field("institution_code", &self.institution_code)
             .field("account_id", &self.account_id)
             .field("password", &"****")
+            .field("activation_code", &"****")
             .field("issue_date", &self.issue_date)
             .finish_non_exhaustive()
     }
@@ -59,7 +136,7 @@ impl Sheet {
             institution_name: clinic.display_name.as_str().to_owned(),
             account_id: account.name.id.to_string(),
             password,
-            activation_code: String::new(),
+            activation_code: Zeroizing::new(String::new()),
             activation_endpoint: settings.activation_endpoint.clone(),
             ca_fingerprint: settings.ca_fingerprint.clone(),
             issue_date: JapanDate::at(now).to_string(),
@@ -67,11 +144,23 @@ impl Sheet {
         }
     }
 
-    /// Returns the copy kept for replays: everything but the password.
+    /// Puts the account's code from `codes` on the sheet, if it has one.
+    pub fn with_code(mut self, codes: &IssuedCodes) -> Self {
+        if let Some(code) = codes.get(&self.account) {
+            self.activation_code = Zeroizing::new(code.to_owned());
+        }
+        self
+    }
+
+    /// Returns the copy kept for replays: everything but the password and the code.
     pub fn without_password(&self) -> Self {
         Self {
             password: Zeroizing::new(String::new()),
+            activation_code: Zeroizing::new(String::new()),
             ..self.clone()
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

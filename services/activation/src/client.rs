@@ -172,7 +172,7 @@ pub(crate) fn split_account_name(name: &str) -> Option<(&str, &str, &str)> {
     }
 }
 
-fn scope_from_pb(s: Option<pb::DeviceAccountScope>) -> Result<AccountScope> {
+pub(crate) fn scope_from_pb(s: Option<pb::DeviceAccountScope>) -> Result<AccountScope> {
     let s = s.ok_or_else(|| Error::AccountUnavailable(tonic::Status::internal("no scope")))?;
     let (org, clinic, account) = split_account_name(&s.account).ok_or_else(|| {
         Error::AccountUnavailable(tonic::Status::internal("malformed account name"))

@@ -111,6 +111,24 @@ pub enum Error {
     /// A stored row did not decode.
     #[error("stored row: {0}")]
     Corrupt(String),
+    /// The system random source failed.
+    #[error("random source: {0}")]
+    Random(String),
+    /// Hashing or verifying a code failed (argon2, or its blocking task).
+    #[error("code hash: {0}")]
+    Hash(String),
+    /// A stored idempotent response did not decode.
+    #[error("decode stored response: {0}")]
+    StoredResponse(#[from] mynafleet_proto::prost::DecodeError),
+    /// The code was used already, so it can no longer be revoked.
+    #[error("code already used")]
+    CodeAlreadyUsed,
+    /// A free-text field holds a 12-digit value with a valid My Number check digit.
+    #[error("my number refused in {field}")]
+    MyNumberRefused {
+        /// The field at fault.
+        field: &'static str,
+    },
 }
 
 /// The activation service's result type.
@@ -155,7 +173,14 @@ impl Error {
             Error::SessionInvalid => "SESSION_INVALID",
             Error::RoleRefused => "ROLE_REFUSED",
             Error::OutOfScope => "OUT_OF_SCOPE",
-            Error::Ca(_) | Error::Db(_) | Error::Corrupt(_) => "INTERNAL",
+            Error::CodeAlreadyUsed => "CODE_ALREADY_USED",
+            Error::MyNumberRefused { .. } => "MY_NUMBER_REFUSED",
+            Error::Ca(_)
+            | Error::Db(_)
+            | Error::Corrupt(_)
+            | Error::Random(_)
+            | Error::Hash(_)
+            | Error::StoredResponse(_) => "INTERNAL",
         }
     }
 }
@@ -287,6 +312,31 @@ impl From<Error> for Status {
                 tracing::error!(what, "activation store holds an unreadable row");
                 status::internal()
             }
+            Error::Random(e) => {
+                tracing::error!(error = %e, "system random source failed");
+                status::internal()
+            }
+            Error::Hash(e) => {
+                tracing::error!(error = %e, "activation code hashing failed");
+                status::internal()
+            }
+            Error::StoredResponse(e) => {
+                tracing::error!(error = %e, "stored idempotent response does not decode");
+                status::internal()
+            }
+            Error::CodeAlreadyUsed => r(
+                Code::FailedPrecondition,
+                "the activation code was already used by a terminal; revoke or replace the device instead",
+            ),
+            Error::MyNumberRefused { field } => status::invalid_argument(
+                status::COMMON_DOMAIN,
+                reason,
+                &[FieldViolation::new(
+                    field,
+                    "holds a 12-digit number with a valid My Number check digit; MynaFleet never \
+                     stores My Numbers (if this is not one, change the digits or their grouping)",
+                )],
+            ),
         }
     }
 }

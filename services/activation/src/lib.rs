@@ -10,11 +10,14 @@ pub mod activation_code;
 mod audit;
 mod auth;
 pub mod ca;
+mod cascade;
 mod client;
 mod config;
 mod device;
 mod error;
+mod forward;
 mod grpc;
+mod registry;
 pub mod store;
 
 pub use ca::DeviceCa;
@@ -68,9 +71,16 @@ pub async fn serve(
         .context("open activation store")?;
     let account = client::AccountClient::new(&config).context("build account client")?;
     let token = tokio_util::sync::CancellationToken::new();
+    // Background work stops with the server: the account-event cascade and the audit
+    // forwarder (which tries once more to empty the outbox as it stops).
+    let cascade = tokio::spawn(cascade::run(
+        pool.clone(),
+        account.clone(),
+        config.clock.clone(),
+        token.clone(),
+    ));
+    let forwarder = tokio::spawn(forward::run(pool.clone(), account.clone(), token.clone()));
     let api = grpc::Api::new(config, pool, account, token.clone());
-    // Background work (the account-event cascade, the audit forwarder) is added here by
-    // the registry; it stops with the server.
     let (frame, routes) = grpc::frame(api);
     let stop = token.clone();
     let served = mynafleet_kit::grpc::serve(frame, routes, listener, async move {
@@ -79,6 +89,11 @@ pub async fn serve(
     })
     .await;
     token.cancel();
+    for (task, name) in [(cascade, "account cascade"), (forwarder, "audit forwarder")] {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, task = name, "background task failed");
+        }
+    }
     served.context("serve activation")?;
     Ok(())
 }

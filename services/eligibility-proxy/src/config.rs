@@ -1,5 +1,6 @@
 //! The proxy's configuration: plain data, built by the binary or by [`Config::for_tests`].
 
+use mynafleet_kit::clock::Clock;
 use mynafleet_kit::config::{ConfigError, ServerSection};
 use mynafleet_kit::tls::{ClientTls, ServerTls};
 use serde::Deserialize;
@@ -20,12 +21,15 @@ pub struct Config {
     pub status_max_age: Duration,
     /// How often `AgentService.WatchDevice` sends a heartbeat.
     pub watch_heartbeat: Duration,
+    /// Where the wall-clock time of heartbeats comes from. Status freshness is measured on
+    /// the monotonic clock instead (see `status.rs`).
+    pub clock: Clock,
     /// Production mode.
     pub production: bool,
 }
 
 impl Config {
-    /// Returns a non-production configuration.
+    /// Returns a non-production configuration with a manual clock at the current time.
     pub fn for_tests(tls: ServerTls, client_tls: ClientTls, activation_url: String) -> Self {
         Self {
             tls,
@@ -34,6 +38,7 @@ impl Config {
             call_timeout: Duration::from_secs(5),
             status_max_age: Duration::from_secs(1),
             watch_heartbeat: Duration::from_millis(500),
+            clock: Clock::manual(time::OffsetDateTime::now_utc()),
             production: false,
         }
     }
@@ -79,6 +84,7 @@ impl FileConfig {
             call_timeout: Duration::from_millis(self.peers.call_timeout_ms),
             status_max_age: Duration::from_secs(1),
             watch_heartbeat: Duration::from_millis(500),
+            clock: Clock::system(),
             production: self.server.production,
         })
     }

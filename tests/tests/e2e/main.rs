@@ -1,6 +1,7 @@
 //! End-to-end tests of the whole suite, one module per flow.
 
 mod access;
+mod activation;
 mod admin_cli;
 mod foundation;
 mod organizations;

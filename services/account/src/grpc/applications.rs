@@ -1,10 +1,11 @@
 //! `ApplicationService`: 利用開始申請 / 追加申請 / 解除申請, 申請状況 and review. Approval
-//! returns the issued accounts' ユーザ設定情報 sheets once; their activation codes arrive
-//! with the activation service (#4), so every issued sheet is listed as missing its code.
+//! returns the issued accounts' ユーザ設定情報 sheets once, each with its activation code
+//! from the activation service; sheets that could not get one are listed as missing it.
 
 use super::device_accounts::{
-    account_to_pb, audited, hash_without_id, page_token, privilege_from_pb, privilege_to_pb, sheets,
+    account_to_pb, audited, hash_without_id, page_token, privilege_from_pb, privilege_to_pb,
 };
+use super::sheets::{self, Secrets};
 use super::{Api, meta, reply, request_id, ts};
 use crate::application::{
     Application, ApplicationFilter, ApplicationInput, ApplicationKind, ApplicationName,
@@ -24,7 +25,6 @@ use mynafleet_proto::prost::Message;
 use mynafleet_proto::tonic::{self, Request, Response, Status};
 use pb::application_service_server::ApplicationService;
 use uuid::Uuid;
-use zeroize::Zeroizing;
 
 const PAGE_TAG: &str = "application";
 
@@ -91,6 +91,11 @@ fn to_pb(a: &Application) -> pb::Application {
     }
 }
 
+/// Returns whether approving `a` issued accounts (START, ADDITION) rather than ending them.
+fn issues_accounts(a: &Approved) -> bool {
+    a.application.kind != ApplicationKind::Release
+}
+
 impl Api {
     /// Authorizes a request on application `raw` (parsed as `field`): permission, then
     /// clinic scope.
@@ -112,24 +117,25 @@ impl Api {
         Ok((actor, name))
     }
 
-    /// Returns the approval response: sheets (with `passwords` for the issued accounts, or
-    /// blank ones for the stored replay) only when accounts were issued.
+    /// Returns the approval response: sheets (with the passwords and codes of `secrets`
+    /// for the issued accounts, or blank ones for the stored replay) only when accounts were
+    /// issued.
     fn approved_to_pb(
         &self,
         a: &Approved,
-        passwords: Option<&[Zeroizing<String>]>,
+        secrets: Option<Secrets<'_>>,
     ) -> pb::ApproveApplicationResponse {
-        let issued = a.application.kind != ApplicationKind::Release;
+        let issued = issues_accounts(a);
         pb::ApproveApplicationResponse {
             application: Some(to_pb(&a.application)),
             device_accounts: a.accounts.iter().map(account_to_pb).collect(),
             sheets: if issued {
-                sheets(self, &a.clinic, &a.accounts, passwords)
+                sheets::sheets(self, &a.clinic, &a.accounts, secrets)
             } else {
                 Vec::new()
             },
             sheets_missing_code: if issued {
-                a.accounts.iter().map(|x| x.name.name()).collect()
+                sheets::missing(&a.accounts, secrets)
             } else {
                 Vec::new()
             },
@@ -291,9 +297,10 @@ impl ApplicationService for Api {
             creds.into_iter().map(|c| (c.password, c.hash)).unzip();
         let hash = hash_without_id(&msg, |m| m.request_id.clear());
         let caller = actor.key();
+        let method = "/mynafleet.account.v1.ApplicationService/ApproveApplication";
         let key = rid.as_deref().map(|request_id| RequestKey {
             caller: &caller,
-            method: "/mynafleet.account.v1.ApplicationService/ApproveApplication",
+            method,
             request_id,
             request_hash: &hash,
         });
@@ -319,7 +326,19 @@ impl ApplicationService for Api {
                     accounts = a.accounts.len(),
                     "application approved"
                 );
-                self.approved_to_pb(&a, Some(&passwords))
+                let codes = if issues_accounts(&a) {
+                    let code_rid = sheets::code_request_id(&caller, method, rid.as_deref());
+                    self.issue_codes(&a.clinic, &a.accounts, &code_rid).await
+                } else {
+                    Default::default()
+                };
+                self.approved_to_pb(
+                    &a,
+                    Some(Secrets {
+                        passwords: &passwords,
+                        codes: &codes,
+                    }),
+                )
             }
             Idempotent::Replayed(bytes) => {
                 pb::ApproveApplicationResponse::decode(bytes.as_slice()).map_err(Error::from)?

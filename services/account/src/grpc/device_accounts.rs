@@ -1,7 +1,9 @@
 //! `DeviceAccountService`: issue, read, list and change the device accounts of the clinics
-//! in the caller's scope. Generated passwords appear once, on the ユーザ設定情報 sheet of
-//! the response that made them; the copy kept for request-id replays has them blank.
+//! in the caller's scope. Generated passwords and activation codes appear once, on the
+//! ユーザ設定情報 sheet of the response that made them; the copy kept for request-id replays
+//! has them blank.
 
+use super::sheets::{self, Secrets};
 use super::{Api, digest, meta, reply, request_id, request_key as key, ts};
 use crate::audit::{self, ActionCode, AuditEntry, Outcome};
 use crate::auth::{Actor, Permission};
@@ -11,14 +13,12 @@ use crate::device_account::{
 use crate::error::{Error, Result};
 use crate::names::{ClinicName, ClinicParent};
 use crate::organization;
-use crate::sheet::Sheet;
 use crate::store::Idempotent;
 use crate::store::device_accounts::{self as store, AccountListing, Issued};
 use mynafleet_proto::account::v1 as pb;
 use mynafleet_proto::prost::Message;
 use mynafleet_proto::tonic::{self, Request, Response, Status};
 use pb::device_account_service_server::DeviceAccountService;
-use zeroize::Zeroizing;
 
 const PAGE_TAG: &str = "account";
 
@@ -116,48 +116,6 @@ pub(super) fn account_to_pb(a: &DeviceAccount) -> pb::DeviceAccount {
         etag: a.etag(),
         locked: a.locked,
     }
-}
-
-/// Returns the wire form of a sheet.
-pub(super) fn sheet_to_pb(s: &Sheet) -> pb::UserSettingsSheet {
-    pb::UserSettingsSheet {
-        institution_code: s.institution_code.clone(),
-        institution_name: s.institution_name.clone(),
-        account_id: s.account_id.clone(),
-        password: s.password.as_str().to_owned(),
-        activation_code: s.activation_code.clone(),
-        activation_endpoint: s.activation_endpoint.clone(),
-        ca_fingerprint: s.ca_fingerprint.clone(),
-        issue_date: s.issue_date.clone(),
-        account: s.account.clone(),
-    }
-}
-
-/// Returns the sheets of `issued`, one per account, each with its password from
-/// `passwords` (in the same order), or blank ones for the stored replay.
-pub(super) fn sheets(
-    api: &Api,
-    issued_clinic: &crate::clinic::Clinic,
-    accounts: &[DeviceAccount],
-    passwords: Option<&[Zeroizing<String>]>,
-) -> Vec<pb::UserSettingsSheet> {
-    let now = api.now();
-    accounts
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let password = passwords
-                .and_then(|p| p.get(i).cloned())
-                .unwrap_or_default();
-            sheet_to_pb(&Sheet::new(
-                issued_clinic,
-                a,
-                password,
-                &api.config.sheet,
-                now,
-            ))
-        })
-        .collect()
 }
 
 impl Api {
@@ -339,19 +297,15 @@ impl DeviceAccountService for Api {
             .ok_or_else(|| Error::Secret("no credential".into()))?;
         let hash = hash_without_id(&msg, |m| m.request_id.clear());
         let caller = actor.key();
-        let key = key(
-            &caller,
-            "/mynafleet.account.v1.DeviceAccountService/CreateDeviceAccount",
-            rid.as_deref(),
-            &hash,
-        );
-        let respond =
-            |i: &Issued, passwords: Option<&[Zeroizing<String>]>| pb::CreateDeviceAccountResponse {
-                device_account: i.accounts.first().map(account_to_pb),
-                sheet: sheets(self, &i.clinic, &i.accounts, passwords)
-                    .into_iter()
-                    .next(),
-            };
+        let method = "/mynafleet.account.v1.DeviceAccountService/CreateDeviceAccount";
+        let key = key(&caller, method, rid.as_deref(), &hash);
+        let respond = |i: &Issued, secrets: Option<Secrets<'_>>| pb::CreateDeviceAccountResponse {
+            device_account: i.accounts.first().map(account_to_pb),
+            sheet: sheets::sheets(self, &i.clinic, &i.accounts, secrets)
+                .into_iter()
+                .next(),
+            sheets_missing_code: sheets::missing(&i.accounts, secrets),
+        };
         let outcome = audited(
             self,
             &audit,
@@ -372,7 +326,15 @@ impl DeviceAccountService for Api {
         Ok(Response::new(match outcome {
             Idempotent::Done(i) => {
                 tracing::info!(clinic = %clinic.name(), "device account issued");
-                respond(&i, Some(std::slice::from_ref(&cred.password)))
+                let code_rid = sheets::code_request_id(&caller, method, rid.as_deref());
+                let codes = self.issue_codes(&i.clinic, &i.accounts, &code_rid).await;
+                respond(
+                    &i,
+                    Some(Secrets {
+                        passwords: std::slice::from_ref(&cred.password),
+                        codes: &codes,
+                    }),
+                )
             }
             Idempotent::Replayed(bytes) => {
                 pb::CreateDeviceAccountResponse::decode(bytes.as_slice()).map_err(Error::from)?
@@ -552,20 +514,16 @@ impl DeviceAccountService for Api {
             .ok_or_else(|| Error::Secret("no credential".into()))?;
         let hash = hash_without_id(&msg, |m| m.request_id.clear());
         let caller = actor.key();
-        let key = key(
-            &caller,
-            "/mynafleet.account.v1.DeviceAccountService/ResetDeviceAccountPassword",
-            rid.as_deref(),
-            &hash,
-        );
-        let respond = |i: &Issued, passwords: Option<&[Zeroizing<String>]>| {
-            pb::ResetDeviceAccountPasswordResponse {
+        let method = "/mynafleet.account.v1.DeviceAccountService/ResetDeviceAccountPassword";
+        let key = key(&caller, method, rid.as_deref(), &hash);
+        let respond =
+            |i: &Issued, secrets: Option<Secrets<'_>>| pb::ResetDeviceAccountPasswordResponse {
                 device_account: i.accounts.first().map(account_to_pb),
-                sheet: sheets(self, &i.clinic, &i.accounts, passwords)
+                sheet: sheets::sheets(self, &i.clinic, &i.accounts, secrets)
                     .into_iter()
                     .next(),
-            }
-        };
+                sheets_missing_code: sheets::missing(&i.accounts, secrets),
+            };
         let outcome = audited(
             self,
             &audit,
@@ -581,9 +539,23 @@ impl DeviceAccountService for Api {
             .await,
         )
         .await?;
-        Ok(Response::new(reply(outcome, |i| {
-            respond(&i, Some(std::slice::from_ref(&cred.password)))
-        })?))
+        Ok(Response::new(match outcome {
+            Idempotent::Done(i) => {
+                let code_rid = sheets::code_request_id(&caller, method, rid.as_deref());
+                let codes = self.issue_codes(&i.clinic, &i.accounts, &code_rid).await;
+                respond(
+                    &i,
+                    Some(Secrets {
+                        passwords: std::slice::from_ref(&cred.password),
+                        codes: &codes,
+                    }),
+                )
+            }
+            Idempotent::Replayed(bytes) => {
+                pb::ResetDeviceAccountPasswordResponse::decode(bytes.as_slice())
+                    .map_err(Error::from)?
+            }
+        }))
     }
 
     async fn unlock_device_account(

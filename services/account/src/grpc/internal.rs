@@ -1,7 +1,8 @@
 //! `AccountInternalService`: what other MynaFleet services (activation, the eligibility
 //! proxy) ask the account service — device credential checks and password changes, the
-//! account event stream, and operator-token checks. Services only: the frame admits only
-//! internal-CA callers, and every handler checks again.
+//! account event stream, operator-token checks, device-account scope look-ups and the
+//! ingest of their audit records. Services only: the frame admits only internal-CA callers,
+//! and every handler checks again.
 //!
 //! The event stream replays `account_events` after the resume token, then polls the table
 //! every 200 ms and sends a heartbeat (no event, same token) when nothing was sent for
@@ -12,16 +13,18 @@
 //! at least once, never lossy). A clinic without accounts sends nothing for its event; the
 //! next heartbeat carries the advanced token.
 
+mod ingest;
+
 use super::Api;
 use crate::audit::{ActionCode, AuditEntry, RequestMeta};
 use crate::auth::{Actor, Role};
-use crate::device_account::{AccountId, AccountStatus, Privilege};
+use crate::device_account::{AccountId, AccountName, AccountStatus, Privilege};
 use crate::error::{Error, Result};
 use crate::operator::OperatorState;
 use crate::organization::OrganizationId;
 use crate::store::credentials::{self, Attempt, CheckPolicy, DeviceScope};
 use crate::store::events::{self, EventKind, StoredEvent};
-use crate::store::{operators, sessions};
+use crate::store::{audit_log, operators, sessions};
 use mynafleet_kit::auth::Caller;
 use mynafleet_kit::status::FieldViolation;
 use mynafleet_proto::account::v1 as pb;
@@ -111,7 +114,8 @@ fn state_to_pb(s: OperatorState) -> pb::OperatorState {
     }
 }
 
-fn scope_to_pb(s: &DeviceScope) -> pb::DeviceAccountScope {
+/// Returns the wire form of a device account's scope.
+pub(crate) fn scope_to_pb(s: &DeviceScope) -> pb::DeviceAccountScope {
     pb::DeviceAccountScope {
         account: s.account_name(),
         organization: s.organization.name(),
@@ -304,16 +308,35 @@ impl Api {
 impl AccountInternalService for Api {
     async fn get_device_account_scope(
         &self,
-        _req: Request<pb::GetDeviceAccountScopeRequest>,
+        req: Request<pb::GetDeviceAccountScopeRequest>,
     ) -> Result<Response<pb::GetDeviceAccountScopeResponse>, Status> {
-        Err(Status::unimplemented("not yet"))
+        Self::service_caller(&req)?;
+        let name = AccountName::parse(&req.get_ref().account, "account")?;
+        let scope = credentials::account_scope(&self.pool, name.clinic.organization, name.id)
+            .await?
+            // The account must sit in the clinic its name says, or it is not this account.
+            .filter(|s| s.clinic == name.clinic.clinic)
+            .ok_or_else(crate::store::device_accounts::not_found)?;
+        Ok(Response::new(pb::GetDeviceAccountScopeResponse {
+            scope: Some(scope_to_pb(&scope)),
+        }))
     }
 
     async fn ingest_audit_records(
         &self,
-        _req: Request<pb::IngestAuditRecordsRequest>,
+        req: Request<pb::IngestAuditRecordsRequest>,
     ) -> Result<Response<pb::IngestAuditRecordsResponse>, Status> {
-        Err(Status::unimplemented("not yet"))
+        let producer = match Self::service_caller(&req)? {
+            Actor::Service(name) => name,
+            Actor::Operator(_) => return Err(Error::RoleRefused.into()),
+        };
+        let rows = ingest::records_from_pb(&producer, req.into_inner().records)?;
+        let inserted = audit_log::ingest(&self.pool, &rows).await?;
+        tracing::debug!(%producer, received = rows.len(), inserted, "audit records ingested");
+        Ok(Response::new(pb::IngestAuditRecordsResponse {
+            // At most MAX_RECORDS, so it always fits.
+            inserted: i32::try_from(inserted).unwrap_or(i32::MAX),
+        }))
     }
 
     async fn verify_device_credentials(

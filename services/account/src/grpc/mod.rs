@@ -9,9 +9,13 @@ mod device_accounts;
 mod internal;
 mod operators;
 mod organizations;
+mod sheets;
+
+pub(crate) use internal::scope_to_pb;
 
 use crate::audit::{self, ActionCode, AuditEntry, Outcome, RequestMeta};
 use crate::auth::{Actor, Permission, role_allows};
+use crate::client::ActivationClient;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::store::sessions;
@@ -48,12 +52,13 @@ const SERVICES: &[&str] = &[
     AUDIT_LOG_SERVICE,
 ];
 
-/// Returns the frame and routes of the account service.
+/// Returns the frame and routes of the account service; fails only when the activation
+/// peer's URL or TLS settings are unusable (nothing connects yet).
 pub(crate) fn frame(
     config: Config,
     pool: AnyPool,
     shutdown: CancellationToken,
-) -> (Frame, tonic::service::Routes) {
+) -> Result<(Frame, tonic::service::Routes), mynafleet_kit::tls::ChannelError> {
     use CallerKind::{Operator, Service};
     let all = |s: &str| format!("/{s}/*");
     let policy = AccessPolicy::new()
@@ -73,9 +78,15 @@ pub(crate) fn frame(
         health_names: SERVICES,
         descriptor_sets: &[mynafleet_proto::FILE_DESCRIPTOR_SET],
     };
+    let activation = config
+        .activation
+        .as_ref()
+        .map(ActivationClient::new)
+        .transpose()?;
     let api = Api {
         pool,
         config: Arc::new(config),
+        activation,
         shutdown,
     };
     let routes = tonic::service::Routes::new(OrganizationServiceServer::new(api.clone()))
@@ -98,7 +109,7 @@ pub(crate) fn frame(
             pb::device_account_service_server::DeviceAccountServiceServer::new(api.clone()),
         )
         .add_service(pb::application_service_server::ApplicationServiceServer::new(api.clone()));
-    (frame, routes)
+    Ok((frame, routes))
 }
 
 /// The state every RPC handler shares.
@@ -106,6 +117,8 @@ pub(crate) fn frame(
 pub(crate) struct Api {
     pub(crate) pool: AnyPool,
     pub(crate) config: Arc<Config>,
+    /// The activation service, for the codes on sheets; `None` when not configured.
+    pub(crate) activation: Option<ActivationClient>,
     /// Cancelled when the server shuts down, so endless streams end and let it stop.
     pub(crate) shutdown: CancellationToken,
 }

@@ -1,5 +1,7 @@
-//! Reading the audit table: an organization's records, newest first, a page at a time,
-//! optionally of one action. Writing lives in `crate::audit`; nothing here changes a record.
+//! The audit table as a store: reading an organization's records, newest first, a page at a
+//! time, optionally of one action; and ingesting records other services produced (DESIGN.md
+//! §3.7), idempotently by their id. The account service's own records are written by
+//! `crate::audit`; nothing here changes or deletes a stored record.
 
 use crate::error::{Error, Result};
 use crate::organization::OrganizationId;
@@ -150,6 +152,45 @@ pub async fn list(
         None
     };
     Ok((records, next))
+}
+
+/// Stores `records` (made by other services) in one transaction, skipping every record whose
+/// id is already stored; returns how many were new. A record without an organization is
+/// stored with none (NULL), so no organization's list shows it.
+pub async fn ingest(pool: &AnyPool, records: &[StoredRecord]) -> Result<u64> {
+    let mut tx = pool.begin().await?;
+    let mut inserted = 0;
+    for r in records {
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO audit_records ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) ON CONFLICT (id) DO NOTHING"
+        )))
+        .bind(&r.id)
+        .bind(r.organization.map(|o| o.stored()))
+        .bind(r.time)
+        .bind(&r.producer)
+        .bind(&r.actor_kind)
+        .bind(&r.actor)
+        .bind(&r.actor_role)
+        .bind(&r.auth_method)
+        .bind(&r.session_ref)
+        .bind(&r.action)
+        .bind(&r.action_code)
+        .bind(&r.clinic)
+        .bind(&r.target)
+        .bind(&r.outcome)
+        .bind(&r.reason)
+        .bind(&r.source_address)
+        .bind(&r.request_id)
+        .bind(&r.patient_ref)
+        .bind(&r.patient_ref_key_id)
+        .bind(&r.traceparent)
+        .execute(&mut *tx)
+        .await?;
+        inserted += done.rows_affected();
+    }
+    tx.commit().await?;
+    Ok(inserted)
 }
 
 #[cfg(test)]

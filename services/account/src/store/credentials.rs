@@ -9,8 +9,8 @@
 //! Nothing here sees a plain password.
 
 use crate::audit::{self, ActionCode, AuditEntry, Outcome};
-use crate::clinic::RegistrationNumber;
-use crate::device_account::{AccountId, AccountStatus, Privilege};
+use crate::clinic::{Clinic, RegistrationNumber};
+use crate::device_account::{AccountId, AccountStatus, DeviceAccount, Privilege};
 use crate::error::{Error, Result};
 use crate::organization::OrganizationId;
 use mynafleet_kit::guard::normalize_digits;
@@ -47,6 +47,22 @@ pub struct DeviceScope {
 }
 
 impl DeviceScope {
+    /// Returns the scope of `account` at `clinic` from values already in hand (an account
+    /// just issued or reset), without reading the store.
+    pub fn of(clinic: &Clinic, account: &DeviceAccount) -> Self {
+        Self {
+            organization: account.name.clinic.organization,
+            clinic: account.name.clinic.clinic,
+            account_id: account.name.id,
+            institution_code: clinic.institution_shown().to_owned(),
+            institution_name: clinic.display_name.as_str().to_owned(),
+            privilege: account.privilege,
+            status: account.status,
+            must_change_password: account.must_change_password,
+            home_visit_enabled: clinic.home_visit_enabled,
+        }
+    }
+
     /// Returns the account's resource name.
     pub fn account_name(&self) -> String {
         format!("{}/accounts/{}", self.clinic_name(), self.account_id)

@@ -111,3 +111,6 @@ pub async fn depth(pool: &AnyPool) -> Result<i64> {
         .await?
         .try_get("n")?)
 }
+
+#[cfg(test)]
+mod tests;

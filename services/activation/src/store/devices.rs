@@ -1,4 +1,6 @@
 //! The device registry: one row per terminal, its certificate, status and what it reported.
+//! It stores what callers decided and never decides whether a status change is allowed
+//! (`crate::registry` does).
 
 use crate::device::{Device, DeviceFacts, DeviceStatus, StatusCause};
 use crate::error::{Error, Result};
@@ -119,7 +121,8 @@ pub async fn set_status_on(
     now: i64,
 ) -> Result<Device> {
     let changed = sqlx::query(
-        "UPDATE devices SET status = $1, status_cause = $2, status_reason = $3,          status_time = $4 WHERE organization_id = $5 AND id = $6",
+        "UPDATE devices SET status = $1, status_cause = $2, status_reason = $3, \
+         status_time = $4 WHERE organization_id = $5 AND id = $6",
     )
     .bind(status.as_stored())
     .bind(cause.as_stored())
@@ -138,25 +141,82 @@ pub async fn set_status_on(
     Ok(device)
 }
 
-/// Returns up to `limit` devices of an organization (of one clinic, when given) after the
+/// Locks device `id` of organization `org` for the rest of the caller's transaction and
+/// returns it. As the transaction's first write it takes SQLite's write lock up front and
+/// PostgreSQL's row lock, so a concurrent change waits and the status read here is the one
+/// the caller's decision rests on.
+pub async fn lock_device_on(conn: &mut AnyConnection, org: &str, id: &str) -> Result<Device> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE devices SET status = status WHERE organization_id = $1 AND id = $2 \
+         RETURNING {COLUMNS}"
+    )))
+    .bind(org)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(Error::DeviceNotFound)?;
+    device(&row)
+}
+
+/// Locks and returns the device of account `account_id` of organization `org` that is not
+/// revoked (there is at most one), as [`lock_device_on`] does; `None` when it has none.
+pub async fn lock_account_device_on(
+    conn: &mut AnyConnection,
+    org: &str,
+    account_id: &str,
+) -> Result<Option<Device>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE devices SET status = status \
+         WHERE organization_id = $1 AND account_id = $2 AND status <> 'revoked' \
+         RETURNING {COLUMNS}"
+    )))
+    .bind(org)
+    .bind(account_id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(device).transpose()
+}
+
+/// Which clinics of an organization a listing covers.
+#[derive(Clone, Copy, Debug)]
+pub enum Clinics<'a> {
+    /// All of them.
+    All,
+    /// Only these (none when empty).
+    Only(&'a [String]),
+}
+
+/// Returns up to `limit` devices of organization `organization_id` in `clinics` after the
 /// id `after`, in id order, and the last id of the page when more follow.
 pub async fn list_devices(
     pool: &AnyPool,
     organization_id: &str,
-    clinic_id: Option<&str>,
+    clinics: Clinics<'_>,
     after: Option<&str>,
     limit: u32,
 ) -> Result<(Vec<Device>, Option<String>)> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM devices WHERE organization_id = $1 AND id > $2 \
-         AND ($3 = '' OR clinic_id = $3) ORDER BY id LIMIT $4"
-    )))
-    .bind(organization_id)
-    .bind(after.unwrap_or(""))
-    .bind(clinic_id.unwrap_or(""))
-    .bind(i64::from(limit) + 1)
-    .fetch_all(pool)
-    .await?;
+    let only = match clinics {
+        Clinics::All => None,
+        Clinics::Only([]) => return Ok((Vec::new(), None)),
+        Clinics::Only(ids) => Some(ids),
+    };
+    // Placeholders $4… for the clinic ids; the values are bound, never spliced.
+    let filter = only.map_or_else(String::new, |ids| {
+        let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 4)).collect();
+        format!(" AND clinic_id IN ({})", marks.join(", "))
+    });
+    let sql = format!(
+        "SELECT {COLUMNS} FROM devices WHERE organization_id = $1 AND id > $2{filter} \
+         ORDER BY id LIMIT $3"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(organization_id)
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit) + 1);
+    for id in only.unwrap_or_default() {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(pool).await?;
     let mut devices = rows.iter().map(device).collect::<Result<Vec<_>>>()?;
     let next = if devices.len() > limit as usize {
         devices.truncate(limit as usize);

@@ -105,3 +105,6 @@ pub async fn head(pool: &AnyPool) -> Result<i64> {
         .await?;
     Ok(row.try_get::<Option<i64>, _>("head")?.unwrap_or(0))
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,8 +5,10 @@
 pub mod audit;
 pub mod codes;
 pub mod devices;
+pub mod enroll;
 pub mod events;
 pub mod locks;
+pub mod watch;
 
 use crate::error::{Error, Result};
 use mynafleet_kit::idempotency::{self, Claim, RequestKey};

@@ -5,7 +5,7 @@
 use super::clinics;
 use super::connect::{Api, Ctx, all_pages, call, request_id, try_call};
 use super::import::{Import, RowError};
-use super::output::{self, Format, yes};
+use super::output::{self, Format, last_segment, yes};
 use super::sheet::{self, SheetArgs, SheetView};
 use anyhow::Context as _;
 use mynafleet_proto::account::v1 as pb;
@@ -166,22 +166,45 @@ fn print_one(ctx: &Ctx, item: &pb::DeviceAccount) -> anyhow::Result<()> {
     }
 }
 
-/// Prints `accounts` and their sheets as tables (in table mode) and files the sheets;
-/// returns everything as one JSON value for JSON mode.
+/// Prints `accounts` and their sheets as tables (in table mode), files the sheets and warns
+/// about the sheets in `missing` (no activation code yet); returns everything as one JSON
+/// value for JSON mode.
 pub(crate) fn print_issued(
     ctx: &Ctx,
     sheet_dir: &std::path::Path,
     accounts: &[pb::DeviceAccount],
     sheets: &[pb::UserSettingsSheet],
+    missing: &[String],
 ) -> anyhow::Result<serde_json::Value> {
-    let views: Vec<SheetView> = sheets.iter().map(SheetView::from).collect();
+    let views: Vec<SheetView> = sheets
+        .iter()
+        .map(|s| {
+            let mut view = SheetView::from(s);
+            // 管理者 accounts never run on a terminal, so no code belongs on their sheet.
+            view.code_applies = !accounts
+                .iter()
+                .any(|a| a.name == s.account && a.privilege() == pb::Privilege::Administrator);
+            view
+        })
+        .collect();
     if ctx.format() == Format::Table {
         print(ctx, accounts)?;
     }
     let file = sheet::issue(ctx.format(), sheet_dir, &views)?;
+    if !missing.is_empty() {
+        let ids: Vec<String> = missing.iter().map(|n| last_segment(n)).collect();
+        eprintln!(
+            "warning: no activation code on the sheet of {}; the activation service could not \
+             issue one. Complete each sheet with `mynafleet admin codes issue ACCOUNT --sheet \
+             FILE` (for example `mynafleet admin codes issue {}`)",
+            ids.join(", "),
+            ids[0]
+        );
+    }
     Ok(serde_json::json!({
         "device_accounts": accounts.iter().map(AccountView::from).collect::<Vec<_>>(),
         "sheets": views,
+        "sheets_missing_code": missing,
         "sheet_file": file.map(|p| p.display().to_string()),
     }))
 }
@@ -225,6 +248,7 @@ pub(crate) async fn run(ctx: &Ctx, command: AccountsCommand) -> anyhow::Result<E
                 &sheet.sheet_dir,
                 &[resp.device_account.unwrap_or_default()],
                 resp.sheet.as_slice(),
+                &resp.sheets_missing_code,
             )?;
             print_json(ctx, &value)?;
         }
@@ -294,6 +318,7 @@ pub(crate) async fn run(ctx: &Ctx, command: AccountsCommand) -> anyhow::Result<E
                 &sheet.sheet_dir,
                 &[resp.device_account.unwrap_or_default()],
                 resp.sheet.as_slice(),
+                &resp.sheets_missing_code,
             )?;
             print_json(ctx, &value)?;
         }
@@ -469,6 +494,7 @@ async fn import_accounts(
     let known = clinics::list(api).await?;
     let mut issued = Vec::new();
     let mut sheets = Vec::new();
+    let mut missing = Vec::new();
     for row in job.rows() {
         job.progress.inc(1);
         let mut bad = Vec::new();
@@ -522,6 +548,7 @@ async fn import_accounts(
             Ok(resp) => {
                 issued.push(resp.device_account.unwrap_or_default());
                 sheets.extend(resp.sheet);
+                missing.extend(resp.sheets_missing_code);
             }
             Err(status) => {
                 if !job.refused(row.line, status, column_of) {
@@ -534,6 +561,6 @@ async fn import_accounts(
     if ctx.format() == Format::Table && !issued.is_empty() {
         println!("issued accounts:");
     }
-    let json = print_issued(ctx, sheet_dir, &issued, &sheets)?;
+    let json = print_issued(ctx, sheet_dir, &issued, &sheets, &missing)?;
     job.finish(ctx.format(), issued.len(), json)
 }

@@ -258,24 +258,17 @@ pub(crate) async fn run(ctx: &Ctx, command: ApplicationsCommand) -> anyhow::Resu
             if ctx.format() == Format::Table {
                 print(ctx, resp.application.as_slice())?;
             }
-            let mut value =
-                accounts::print_issued(ctx, &sheet.sheet_dir, &resp.device_accounts, &resp.sheets)?;
+            let mut value = accounts::print_issued(
+                ctx,
+                &sheet.sheet_dir,
+                &resp.device_accounts,
+                &resp.sheets,
+                &resp.sheets_missing_code,
+            )?;
             if ctx.format() == Format::Json {
                 value["application"] =
                     serde_json::to_value(resp.application.as_ref().map(ApplicationView::from))?;
-                value["sheets_missing_code"] = serde_json::to_value(&resp.sheets_missing_code)?;
                 output::json(&value)?;
-            }
-            if !resp.sheets_missing_code.is_empty() {
-                eprintln!(
-                    "warning: no activation code yet for {}; complete the sheets with \
-                     `mynafleet admin codes issue`",
-                    resp.sheets_missing_code
-                        .iter()
-                        .map(|n| last_segment(n))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
             }
             Ok(())
         }

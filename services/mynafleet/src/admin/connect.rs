@@ -1,14 +1,16 @@
-//! Reaching the account service: the endpoint and CA (flags, then the session, then the dev
-//! data dir's endpoints.json), TLS channels with a deadline on every call, and clients that
-//! send the session token as `authorization: Bearer`. Never prints or logs the token.
+//! Reaching the services: the account endpoint and CA (flags, then the session, then the dev
+//! data dir's endpoints.json), the activation endpoint likewise (same CA), TLS channels with
+//! a deadline on every call, and clients that send the session token as
+//! `authorization: Bearer` to both. Never prints or logs the token.
 
 use super::GlobalArgs;
-use super::errors::Failure;
+use super::errors::{Failure, Service};
 use super::output::Format;
 use super::session::Session;
 use anyhow::{Context as _, bail};
 use mynafleet_kit::tls::ClientTls;
 use mynafleet_proto::account::v1 as pb;
+use mynafleet_proto::activation::v1 as activation_pb;
 use mynafleet_proto::tonic::metadata::{Ascii, MetadataValue};
 use mynafleet_proto::tonic::service::Interceptor;
 use mynafleet_proto::tonic::service::interceptor::InterceptedService;
@@ -85,6 +87,20 @@ impl Ctx {
         })
     }
 
+    /// Returns the activation service's URL: flags (or env), then `session`'s, then
+    /// endpoints.json of `mynafleet dev`; `None` when none of them names one.
+    pub(crate) fn activation_url(&self, session: Option<&Session>) -> Option<String> {
+        self.global
+            .activation_url
+            .clone()
+            .or_else(|| session.and_then(|s| s.activation_url.clone()))
+            .or_else(|| {
+                DevEndpoints::read(&self.global.dev_data_dir.join("endpoints.json"))
+                    .and_then(|d| d.activation)
+            })
+            .map(|u| with_scheme(&u))
+    }
+
     /// Returns an unauthenticated channel to `endpoint`.
     pub(crate) fn channel(&self, endpoint: &Endpoint) -> anyhow::Result<Channel> {
         let pem = std::fs::read_to_string(&endpoint.ca)
@@ -106,9 +122,21 @@ impl Ctx {
         let endpoint = self.endpoint(Some(&session))?;
         let channel = self.channel(&endpoint)?;
         let bearer = Bearer::new(&session.token)?;
+        let activation = match self.activation_url(Some(&session)) {
+            Some(url) => {
+                let endpoint = Endpoint {
+                    url,
+                    ca: endpoint.ca.clone(),
+                };
+                let channel = self.channel(&endpoint)?;
+                Some((endpoint, InterceptedService::new(channel, bearer.clone())))
+            }
+            None => None,
+        };
         Ok(Api {
             channel: InterceptedService::new(channel, bearer),
             organization: session.organization.clone(),
+            activation,
         })
     }
 }
@@ -126,6 +154,8 @@ fn with_scheme(url: &str) -> String {
 #[derive(Debug, serde::Deserialize)]
 struct DevEndpoints {
     account: String,
+    #[serde(default)]
+    activation: Option<String>,
     ca_bundle: String,
 }
 
@@ -161,15 +191,52 @@ impl Interceptor for Bearer {
 /// A channel that carries the operator's token.
 pub(crate) type Authed = InterceptedService<Channel, Bearer>;
 
-/// Clients of the account service acting as the logged-in operator.
+/// Clients of the account service (and of the activation service, when its endpoint is
+/// known) acting as the logged-in operator.
 #[derive(Clone, Debug)]
 pub(crate) struct Api {
     channel: Authed,
     /// `organizations/{org}` of the operator.
     pub(crate) organization: String,
+    /// The activation service's endpoint and channel.
+    activation: Option<(Endpoint, Authed)>,
 }
 
 impl Api {
+    fn activation_channel(&self) -> anyhow::Result<&(Endpoint, Authed)> {
+        self.activation.as_ref().context(
+            "no activation endpoint: pass --activation-url https://HOST:PORT (or start \
+             `mynafleet dev` in this directory)",
+        )
+    }
+
+    /// Returns the activation service's endpoint (its URL goes on code-only sheets).
+    pub(crate) fn activation_endpoint(&self) -> anyhow::Result<&Endpoint> {
+        Ok(&self.activation_channel()?.0)
+    }
+
+    pub(crate) fn codes(
+        &self,
+    ) -> anyhow::Result<
+        activation_pb::activation_code_service_client::ActivationCodeServiceClient<Authed>,
+    > {
+        Ok(
+            activation_pb::activation_code_service_client::ActivationCodeServiceClient::new(
+                self.activation_channel()?.1.clone(),
+            ),
+        )
+    }
+
+    pub(crate) fn devices(
+        &self,
+    ) -> anyhow::Result<activation_pb::device_service_client::DeviceServiceClient<Authed>> {
+        Ok(
+            activation_pb::device_service_client::DeviceServiceClient::new(
+                self.activation_channel()?.1.clone(),
+            ),
+        )
+    }
+
     pub(crate) fn clinics(&self) -> pb::clinic_service_client::ClinicServiceClient<Authed> {
         pb::clinic_service_client::ClinicServiceClient::new(self.channel.clone())
     }
@@ -212,6 +279,17 @@ where
     Fut: Future<Output = Result<mynafleet_proto::tonic::Response<T>, Status>>,
 {
     try_call(call).await.map_err(|s| Failure::from(s).into())
+}
+
+/// Like [`call`] for a call to the activation service (its failures say so).
+pub(crate) async fn call_activation<T, F, Fut>(call: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<mynafleet_proto::tonic::Response<T>, Status>>,
+{
+    try_call(call)
+        .await
+        .map_err(|s| Failure::of(s, Service::Activation).into())
 }
 
 /// Like [`call`], keeping the status for callers that look at it (imports).

@@ -1,7 +1,8 @@
 //! `mynafleet admin`: the operator CLI. It logs in to the account service (password + TOTP),
 //! keeps the session token in a 0600 file of the user's config directory, and drives the
 //! operator RPCs over TLS: clinics, device accounts, applications, operators, the audit log,
-//! CSV imports with a per-row error report, and ユーザ設定情報 sheets as printable HTML.
+//! CSV imports with a per-row error report, and ユーザ設定情報 sheets as printable HTML; and,
+//! with the same token and CA, the activation service's activation codes and devices.
 //!
 //! `bootstrap` is the exception: it runs beside the account service with its config file and
 //! writes through the account crate (there is no unauthenticated bootstrap RPC).
@@ -16,8 +17,10 @@ mod applications;
 mod audit;
 mod bootstrap;
 mod clinics;
+mod codes;
 mod connect;
 pub mod demo;
+mod devices;
 mod errors;
 mod import;
 mod operators;
@@ -49,6 +52,11 @@ pub(crate) struct GlobalArgs {
     /// session's endpoint, else `account` in the dev data dir's endpoints.json).
     #[arg(long, global = true, env = "MYNAFLEET_ADMIN_ENDPOINT")]
     pub(crate) endpoint: Option<String>,
+    /// The activation service (codes, devices), for example
+    /// https://activation.example.jp:7502 (default: the session's, else `activation` in
+    /// endpoints.json). Same CA and session token as the account service.
+    #[arg(long, global = true, env = "MYNAFLEET_ADMIN_ACTIVATION_URL")]
+    pub(crate) activation_url: Option<String>,
     /// PEM file of the CA that issued the service's certificate (default: the session's,
     /// else `ca_bundle` in endpoints.json).
     #[arg(long, global = true, env = "MYNAFLEET_ADMIN_CA")]
@@ -98,6 +106,12 @@ enum AdminCommand {
     /// The organization's audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Activation codes (アクティベーションコード) of device accounts.
+    #[command(subcommand)]
+    Codes(codes::CodesCommand),
+    /// Terminals (devices) activated with device accounts.
+    #[command(subcommand)]
+    Devices(devices::DevicesCommand),
 }
 
 /// Runs an admin command; the exit code is 0 on success and 2 when an import left some
@@ -115,6 +129,8 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
         AdminCommand::Applications(c) => applications::run(&ctx, c).await.map(ok),
         AdminCommand::Operators(c) => operators::run(&ctx, c).await.map(ok),
         AdminCommand::Audit(c) => audit::run(&ctx, c).await.map(ok),
+        AdminCommand::Codes(c) => codes::run(&ctx, c).await.map(ok),
+        AdminCommand::Devices(c) => devices::run(&ctx, c).await.map(ok),
     }
 }
 

@@ -22,6 +22,9 @@ pub(crate) struct Session {
     pub(crate) endpoint: String,
     /// The CA file used at login.
     pub(crate) ca: Option<PathBuf>,
+    /// The activation service known at login (flag or endpoints.json), if any.
+    #[serde(default)]
+    pub(crate) activation_url: Option<String>,
     /// The bearer token.
     pub(crate) token: String,
     /// The operator's login id.
@@ -137,6 +140,7 @@ pub(crate) async fn login(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<()> {
     let session = Session {
         endpoint: endpoint.url.clone(),
         ca: Some(endpoint.ca.clone()),
+        activation_url: ctx.activation_url(previous.as_ref()),
         token: std::mem::take(&mut resp.session_token),
         login_id: operator.login_id.clone(),
         operator: operator.name.clone(),

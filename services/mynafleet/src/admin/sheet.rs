@@ -1,7 +1,8 @@
 //! ユーザ設定情報 sheets: what a terminal's staff type in (機関コード, ID, password, activation
 //! code). The server hands each one out once; the CLI prints them and writes them to an HTML
-//! file (0600, one A4 page per account, Japanese text) that a browser prints. Every value is
-//! HTML-escaped.
+//! file (0600, one A4 page per account, Japanese text) that a browser prints. A sheet whose
+//! code could not be issued says how to complete it; `codes issue --sheet` writes a sheet
+//! with the new code and without a password. Every value is HTML-escaped.
 
 use super::output::{self, Format};
 use anyhow::Context as _;
@@ -12,10 +13,12 @@ use std::path::{Path, PathBuf};
 
 /// The sheet's title, as on the 支払基金's PDF.
 const TITLE: &str = "マイナ資格確認アプリ ユーザ設定情報";
-/// What the activation-code line says until the activation service issues one.
-const NO_CODE: &str = "未発行 (mynafleet admin codes issue)";
+/// What the activation-code line of a 管理者 account says: it never runs on a terminal.
+const NO_CODE_APPLIES: &str = "対象外 (管理者アカウントは端末で使用できません)";
 /// What the password line says in a replayed response, which carries no password.
 const NO_PASSWORD: &str = "表示済み (再表示できません: mynafleet admin accounts reset-password)";
+/// What the password line of a code-only sheet says.
+const PASSWORD_NOT_ON_SHEET: &str = "記載なし (交付済みのパスワードを使用してください)";
 
 /// Flag of the commands that issue sheets.
 #[derive(Clone, Debug, clap::Args)]
@@ -37,6 +40,12 @@ pub(crate) struct SheetView {
     pub(crate) ca_fingerprint: String,
     pub(crate) issue_date: String,
     pub(crate) account: String,
+    /// Whether an activation code applies (not to 管理者 accounts).
+    #[serde(skip)]
+    pub(crate) code_applies: bool,
+    /// Whether the sheet leaves the password out on purpose (`codes issue --sheet`).
+    #[serde(skip)]
+    pub(crate) code_only: bool,
 }
 
 impl From<&pb::UserSettingsSheet> for SheetView {
@@ -51,13 +60,17 @@ impl From<&pb::UserSettingsSheet> for SheetView {
             ca_fingerprint: s.ca_fingerprint.clone(),
             issue_date: s.issue_date.clone(),
             account: s.account.clone(),
+            code_applies: true,
+            code_only: false,
         }
     }
 }
 
 impl SheetView {
     fn password_shown(&self) -> &str {
-        if self.password.is_empty() {
+        if self.code_only {
+            PASSWORD_NOT_ON_SHEET
+        } else if self.password.is_empty() {
             NO_PASSWORD
         } else {
             &self.password
@@ -65,10 +78,12 @@ impl SheetView {
     }
 
     fn code_shown(&self) -> String {
-        if self.activation_code.is_empty() {
-            NO_CODE.to_owned()
-        } else {
+        if !self.activation_code.is_empty() {
             activation_code_4_4_4(&self.activation_code)
+        } else if !self.code_applies {
+            NO_CODE_APPLIES.to_owned()
+        } else {
+            format!("未発行 — mynafleet admin codes issue {}", self.account_id)
         }
     }
 }
@@ -126,6 +141,27 @@ pub(crate) fn issue(
     Ok(Some(path))
 }
 
+/// Creates `path` readable by its owner only (0600) and writes `html`; `Ok(false)` when the
+/// file already exists (it is never overwritten).
+fn create_private(path: &Path, html: &str) -> anyhow::Result<bool> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    match opts.open(path) {
+        Ok(mut f) => {
+            f.write_all(html.as_bytes())
+                .with_context(|| format!("write {}", path.display()))?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("create {}", path.display())),
+    }
+}
+
 /// Writes `sheets` to `dir/sheets-<UTC time>.html`, created 0600 and never overwriting.
 pub(crate) fn write(dir: &Path, sheets: &[SheetView]) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
@@ -142,24 +178,24 @@ pub(crate) fn write(dir: &Path, sheets: &[SheetView]) -> anyhow::Result<PathBuf>
             format!("sheets-{stamp}-{n}.html")
         };
         let path = dir.join(name);
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            opts.mode(0o600);
-        }
-        match opts.open(&path) {
-            Ok(mut f) => {
-                f.write_all(html.as_bytes())
-                    .with_context(|| format!("write {}", path.display()))?;
-                return Ok(path);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e).with_context(|| format!("create {}", path.display())),
+        if create_private(&path, &html)? {
+            return Ok(path);
         }
     }
     unreachable!("u32 names run out only after four billion sheet files in one second")
+}
+
+/// Writes `sheets` to the new file `path` (0600); refuses to overwrite an existing file.
+pub(crate) fn write_to(path: &Path, sheets: &[SheetView]) -> anyhow::Result<()> {
+    let html = zeroize::Zeroizing::new(render(sheets));
+    if create_private(path, &html)? {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "{} already exists; name a new file (sheets are never overwritten)",
+            path.display()
+        )
+    }
 }
 
 /// Returns the HTML of `sheets`: one A4 page each.

@@ -18,6 +18,8 @@ mynafleet_kit::store_conformance!(
     stream_replays_follows_and_heartbeats,
     stream_resumes_after_its_token_and_ends_on_shutdown,
     operator_token_resolves_to_the_operator,
+    scope_look_up_by_account_name,
+    ingest_counts_new_records_and_checks_the_producer,
 );
 
 fn api(pool: AnyPool) -> Api {
@@ -29,6 +31,7 @@ fn api(pool: AnyPool) -> Api {
     Api {
         pool,
         config: Arc::new(config),
+        activation: None,
         shutdown: CancellationToken::new(),
     }
 }
@@ -380,4 +383,102 @@ fn relayed_address_is_kept_and_bounded() {
         "192.0.2.7:50000"
     );
     assert!(relayed_meta(&"1".repeat(MAX_ADDRESS_BYTES + 1)).is_err());
+}
+
+async fn scope_look_up_by_account_name(pool: AnyPool) {
+    let f = fixture(&pool).await;
+    let api = api(pool);
+    let clinic = format!("organizations/{}/clinics/{}", f.org.stored(), f.clinic);
+    let ask = |account: String| {
+        api.get_device_account_scope(from_service(pb::GetDeviceAccountScopeRequest { account }))
+    };
+    let scope = ask(format!("{clinic}/accounts/W0000001"))
+        .await
+        .unwrap()
+        .into_inner()
+        .scope
+        .unwrap();
+    assert_eq!(scope.account, format!("{clinic}/accounts/W0000001"));
+    assert_eq!(scope.institution_code, CODE);
+    assert_eq!(scope.status, pb::DeviceAccountStatus::Available as i32);
+    let other_clinic = format!(
+        "organizations/{}/clinics/{}/accounts/W0000001",
+        f.org.stored(),
+        Uuid::now_v7()
+    );
+    for unknown in [format!("{clinic}/accounts/W0000009"), other_clinic] {
+        let e = ask(unknown).await.unwrap_err();
+        assert_eq!(e.code(), tonic::Code::NotFound);
+        assert_eq!(
+            mynafleet_kit::status::reason_of(&e).as_deref(),
+            Some("DEVICE_ACCOUNT_NOT_FOUND")
+        );
+    }
+    let bad = ask(format!("{clinic}/accounts/X1")).await.unwrap_err();
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+    assert_eq!(
+        mynafleet_kit::status::violated_fields(&bad),
+        vec!["account"]
+    );
+    let anonymous = api
+        .get_device_account_scope(Request::new(pb::GetDeviceAccountScopeRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(anonymous.code(), tonic::Code::PermissionDenied);
+}
+
+async fn ingest_counts_new_records_and_checks_the_producer(pool: AnyPool) {
+    use mynafleet_proto::audit::v1 as audit_pb;
+    let f = fixture(&pool).await;
+    let api = api(pool.clone());
+    let record = |action: &str| audit_pb::AuditRecord {
+        id: Uuid::now_v7().to_string(),
+        organization: f.org.name(),
+        time: Some(mynafleet_proto::prost_types::Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 0,
+        }),
+        action: action.into(),
+        outcome: audit_pb::Outcome::Success.into(),
+        producer: "activation".into(),
+        actor_kind: "service".into(),
+        ..Default::default()
+    };
+    let batch = vec![record("activation.complete"), record("device.renew")];
+    let ingest = |records: Vec<audit_pb::AuditRecord>| {
+        api.ingest_audit_records(from_service(pb::IngestAuditRecordsRequest { records }))
+    };
+    assert_eq!(
+        ingest(batch.clone()).await.unwrap().into_inner().inserted,
+        2
+    );
+    assert_eq!(
+        ingest(batch.clone()).await.unwrap().into_inner().inserted,
+        0
+    );
+    let (listed, _) = crate::store::audit_log::list(&pool, f.org, Some("device.renew"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].producer, "activation");
+
+    let mut forged = record("activation.complete");
+    forged.producer = "account".into();
+    let e = ingest(vec![record("x.y"), forged]).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    assert_eq!(
+        mynafleet_kit::status::reason_of(&e).as_deref(),
+        Some("AUDIT_RECORD_INVALID")
+    );
+    assert_eq!(
+        mynafleet_kit::status::violated_fields(&e),
+        vec!["records[1].producer"]
+    );
+    let anonymous = api
+        .ingest_audit_records(Request::new(pb::IngestAuditRecordsRequest {
+            records: batch,
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(anonymous.code(), tonic::Code::PermissionDenied);
 }

@@ -10,6 +10,8 @@ mynafleet_kit::store_conformance!(
     crate::MIGRATIONS;
     records_list_newest_first_in_pages_without_gaps,
     the_action_filter_and_the_organization_bound_the_list,
+    ingest_is_idempotent_by_id_and_lists_with_the_organization,
+    ingest_keeps_records_without_an_organization_out_of_every_list,
 );
 
 async fn org(pool: &AnyPool, name: &str) -> OrganizationId {
@@ -104,6 +106,85 @@ async fn the_action_filter_and_the_organization_bound_the_list(pool: AnyPool) {
         vec!["operator.create", "session.login", "organization.create"]
     );
     assert!(all.iter().all(|r| r.organization == Some(mine)));
+}
+
+/// Returns a record as the activation service would forward it.
+fn forwarded(org: Option<OrganizationId>, time: i64, action: &str) -> StoredRecord {
+    StoredRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        organization: org,
+        time,
+        producer: "activation".into(),
+        actor_kind: "terminal".into(),
+        actor: "organizations/o/clinics/c/accounts/W0000001".into(),
+        actor_role: "general".into(),
+        auth_method: "password+activation-code".into(),
+        session_ref: String::new(),
+        action: action.into(),
+        action_code: "E".into(),
+        clinic: "organizations/o/clinics/c".into(),
+        target: "organizations/o/clinics/c/devices/d".into(),
+        outcome: "failure".into(),
+        reason: "CODE_MISMATCH".into(),
+        source_address: "198.51.100.9:50000".into(),
+        request_id: String::new(),
+        patient_ref: String::new(),
+        patient_ref_key_id: String::new(),
+        traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
+    }
+}
+
+async fn ingest_is_idempotent_by_id_and_lists_with_the_organization(pool: AnyPool) {
+    let o = org(&pool, "さくら医療グループ").await;
+    let a = forwarded(Some(o), 100, "activation.attempt");
+    let b = forwarded(Some(o), 200, "activation.complete");
+    assert_eq!(ingest(&pool, &[a.clone(), b.clone()]).await.unwrap(), 2);
+    // A forwarder that lost the reply sends the batch again, with one new record; a batch
+    // may even repeat a record within itself.
+    let c = forwarded(Some(o), 300, "device.renew");
+    assert_eq!(
+        ingest(&pool, &[a.clone(), b.clone(), c.clone(), c.clone()])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(ingest(&pool, &[]).await.unwrap(), 0);
+    let (all, next) = list(&pool, o, None, None, 10).await.unwrap();
+    assert_eq!(next, None);
+    assert_eq!(
+        all.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(),
+        vec![
+            "device.renew",
+            "activation.complete",
+            "activation.attempt",
+            "organization.create"
+        ]
+    );
+    // Stored as sent, column for column.
+    assert_eq!(all[2], a);
+    let (attempts, _) = list(&pool, o, Some("activation.attempt"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(attempts, vec![a]);
+}
+
+async fn ingest_keeps_records_without_an_organization_out_of_every_list(pool: AnyPool) {
+    let o = org(&pool, "さくら医療グループ").await;
+    let anonymous = forwarded(None, 100, "activation.attempt");
+    assert_eq!(ingest(&pool, std::slice::from_ref(&anonymous)).await.unwrap(), 1);
+    assert_eq!(ingest(&pool, std::slice::from_ref(&anonymous)).await.unwrap(), 0);
+    let (all, _) = list(&pool, o, None, None, 10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(),
+        vec!["organization.create"]
+    );
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT organization_id FROM audit_records WHERE id = $1")
+            .bind(&anonymous.id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, None);
 }
 
 #[test]

@@ -11,6 +11,8 @@ fn sheet(id: &str, password: &str, code: &str) -> SheetView {
         ca_fingerprint: "AB:CD".into(),
         issue_date: "2026-04-01".into(),
         account: format!("organizations/o/clinics/c/accounts/{id}"),
+        code_applies: true,
+        code_only: false,
     }
 }
 
@@ -35,7 +37,7 @@ fn sheets_print_one_a4_page_per_account_in_japanese() {
     }
     assert!(html.contains("<h1>マイナ資格確認アプリ ユーザ設定情報</h1>"));
     assert!(html.contains("1234-5678-9012"));
-    assert!(html.contains("未発行 (mynafleet admin codes issue)"));
+    assert!(html.contains("未発行 — mynafleet admin codes issue W0000001"));
     assert!(
         html.contains("再表示できません"),
         "a replay carries no password"
@@ -69,6 +71,39 @@ fn sheet_files_are_private_and_never_overwritten() {
     {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = std::fs::metadata(&a).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}
+
+#[test]
+fn administrator_sheets_say_no_code_applies_and_code_only_sheets_hold_no_password() {
+    let mut admin = sheet("W0000003", "Pw1", "");
+    admin.code_applies = false;
+    let html = render(&[admin]);
+    assert!(html.contains("対象外"));
+    assert!(!html.contains("未発行"));
+
+    let mut code_only = sheet("W0000004", "", "111122223333");
+    code_only.code_only = true;
+    let html = render(&[code_only]);
+    assert!(html.contains("1111-2222-3333"));
+    assert!(html.contains("記載なし"));
+    assert!(!html.contains("再表示できません"));
+}
+
+#[test]
+fn a_named_sheet_file_is_private_and_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("W0000001.html");
+    write_to(&path, &[sheet("W0000001", "", "111122223333")]).unwrap();
+    let err = write_to(&path, &[sheet("W0000001", "", "444455556666")]).unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err:#}");
+    let html = std::fs::read_to_string(&path).unwrap();
+    assert!(html.contains("1111-2222-3333") && !html.contains("4444"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
     }
 }

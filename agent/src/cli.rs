@@ -1,0 +1,120 @@
+//! The `mynafleet-agent` command line: `readers`, `activate`, `status` and `run`.
+//!
+//! Parses arguments, resolves the state directory, prompts for what is missing (only on a
+//! terminal) and calls the library; `main.rs` only sets up logging and calls [`execute`].
+//! Secrets read here go straight into zeroizing buffers and are never echoed or logged.
+
+mod activate;
+mod prompt;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use time::OffsetDateTime;
+use tracing::level_filters::LevelFilter;
+
+use crate::identity::Identity;
+use crate::readers;
+use crate::state;
+use crate::transport::PcscContext;
+
+pub use self::activate::ActivateArgs;
+
+/// MynaFleet reader agent.
+#[derive(Debug, Parser)]
+#[command(version)]
+pub struct Cli {
+    /// Where the agent keeps its key, certificate and identity [default: the per-user data
+    /// directory + mynafleet-agent].
+    #[arg(
+        long,
+        global = true,
+        env = "MYNAFLEET_AGENT_STATE_DIR",
+        value_name = "DIR"
+    )]
+    pub state_dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The agent's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Lists card readers and whether each holds a My Number card.
+    Readers,
+    /// Activates this terminal with the four items of its ユーザ設定情報 sheet.
+    Activate(ActivateArgs),
+    /// Prints this terminal's identity, servers and certificate expiry.
+    Status,
+    /// Keeps the certificate renewed and watches the device's status until stopped.
+    Run,
+}
+
+impl Cli {
+    /// Returns the log level when `RUST_LOG` says nothing: `run` reports what it does, the
+    /// one-shot commands print their results and log only warnings.
+    pub fn default_log_level(&self) -> LevelFilter {
+        match self.command {
+            Command::Run => LevelFilter::INFO,
+            Command::Readers | Command::Activate(_) | Command::Status => LevelFilter::WARN,
+        }
+    }
+}
+
+/// Runs the command and returns the process exit code (non-zero on any failure, after
+/// printing why to stderr).
+pub fn execute(cli: Cli) -> ExitCode {
+    let outcome = match cli.command {
+        Command::Readers => print_readers(),
+        Command::Activate(args) => {
+            state_dir(cli.state_dir).and_then(|dir| with_runtime(activate::run(dir, args)))
+        }
+        Command::Status => state_dir(cli.state_dir).and_then(print_status),
+        Command::Run => state_dir(cli.state_dir).and_then(|dir| with_runtime(run::run(dir))),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mynafleet-agent: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn with_runtime(work: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(work)
+}
+
+fn state_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    flag.or_else(state::default_dir)
+        .ok_or_else(|| anyhow::anyhow!("this platform names no data directory; pass --state-dir"))
+}
+
+fn print_readers() -> anyhow::Result<()> {
+    let reports = readers::survey(&PcscContext::establish()?)?;
+    if reports.is_empty() {
+        println!("no card readers attached");
+    }
+    reports.iter().for_each(|report| println!("{report}"));
+    Ok(())
+}
+
+fn print_status(dir: PathBuf) -> anyhow::Result<()> {
+    let identity = Identity::load(&dir)?;
+    print!(
+        "{}",
+        crate::status::render(
+            &identity.record(),
+            &identity.certificate(),
+            &dir,
+            OffsetDateTime::now_utc(),
+        )
+    );
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! `UnlockActivation`: an operator lifts the activation lock of an account, a source
+//! address or both. The account service's own password lock is separate and lives there.
+
+use super::{AccountRef, SERVICE, hash_without_id};
+use crate::audit::{self, ActionCode, AuditEntry};
+use crate::auth::Permission;
+use crate::error::{Error, Result};
+use crate::grpc::{Actor, Api, meta, request_id};
+use crate::store::{self, locks};
+use mynafleet_kit::idempotency::RequestKey;
+use mynafleet_proto::activation::v1 as pb;
+use mynafleet_proto::prost::Message;
+use mynafleet_proto::tonic::Request;
+
+impl Api {
+    pub(super) async fn unlock(
+        &self,
+        req: &Request<pb::UnlockActivationRequest>,
+    ) -> Result<pb::UnlockActivationResponse> {
+        let actor = self.authorize(req, Permission::ManageCodes).await?;
+        let r = req.get_ref();
+        let mut scopes = Vec::new();
+        let mut organization = match &actor {
+            Actor::Operator(p) => p.info.organization_id.clone(),
+            Actor::Service(_) => String::new(),
+        };
+        let mut clinic = String::new();
+        let mut targets = Vec::new();
+        if !r.account.is_empty() {
+            let a = AccountRef::parse(&r.account, "account")?;
+            self.in_scope(
+                req,
+                &actor,
+                actor.require_clinic(&a.organization, &a.clinic),
+            )
+            .await?;
+            scopes.push(locks::account_scope(&a.organization, &a.account));
+            organization.clone_from(&a.organization);
+            clinic = a.clinic_name();
+            targets.push(a.name());
+        }
+        if !r.source_address.is_empty() {
+            let ip: std::net::IpAddr = r.source_address.trim().parse().map_err(|_| {
+                Error::field(
+                    "source_address",
+                    "must be an IP address, as in the audit log",
+                )
+            })?;
+            scopes.push(locks::source_scope(&ip.to_string()));
+            targets.push(locks::source_scope(&ip.to_string()));
+        }
+        if scopes.is_empty() {
+            return Err(Error::field(
+                "account",
+                "name an account, a source_address, or both",
+            ));
+        }
+        let rid = request_id(&r.request_id)?;
+        let hash = hash_without_id(r, |m| m.request_id.clear());
+        let caller = actor.key();
+        let method = format!("{SERVICE}/UnlockActivation");
+        let key = rid.as_deref().map(|request_id| RequestKey {
+            caller: &caller,
+            method: &method,
+            request_id,
+            request_hash: &hash,
+        });
+        let now = self.now();
+        let mut tx = self.pool.begin().await?;
+        if let Some(bytes) = store::claim(&mut tx, key.as_ref(), now).await? {
+            return Ok(pb::UnlockActivationResponse::decode(bytes.as_slice())?);
+        }
+        let mut was_locked = false;
+        for scope in &scopes {
+            was_locked |= locks::clear_on(&mut tx, scope, now).await?;
+        }
+        let entry = AuditEntry::new(
+            actor.audit(),
+            &meta(req, &r.request_id),
+            now,
+            "activation.unlock",
+            ActionCode::Update,
+        )
+        .organization(organization)
+        .clinic(clinic)
+        .target(targets.join(" "));
+        audit::append(&mut tx, &entry).await?;
+        let reply = pb::UnlockActivationResponse { was_locked };
+        store::finish(tx, key.as_ref(), &reply.encode_to_vec()).await?;
+        Ok(reply)
+    }
+}

@@ -1,0 +1,129 @@
+//! Outbound calls to activation's internal API: a device's status, and the device-status
+//! watch. The only module besides `grpc.rs` that imports `mynafleet_proto`; callers get
+//! domain answers ([`Known`], [`StatusChange`]), never prost types. It never caches and
+//! never decides a refusal.
+
+use crate::config::Config;
+use crate::status::{DeviceStatus, Known, StatusChange};
+use futures::Stream;
+use mynafleet_kit::client::{TracedChannel, retry_unavailable, traced_channel};
+use mynafleet_kit::status::reason_of;
+use mynafleet_proto::activation::v1 as pb;
+use mynafleet_proto::tonic::{self, Code};
+use pb::activation_internal_service_client::ActivationInternalServiceClient;
+
+/// Why a call to activation failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CallError {
+    /// Activation refused the resume token; the watch must start again at the head.
+    #[error("resume token refused")]
+    ResumeTokenInvalid,
+    /// Anything else: unreachable, not yet implemented, timed out, malformed answer.
+    #[error("activation call failed: {0}")]
+    Failed(#[source] tonic::Status),
+}
+
+fn call_error(s: tonic::Status) -> CallError {
+    if reason_of(&s).as_deref() == Some("RESUME_TOKEN_INVALID") {
+        CallError::ResumeTokenInvalid
+    } else {
+        CallError::Failed(s)
+    }
+}
+
+/// One message of the watch.
+#[derive(Debug)]
+pub(crate) struct WatchMessage {
+    /// The change it carries; `None` on a heartbeat.
+    pub(crate) change: Option<StatusChange>,
+    /// Where to resume after it (empty when activation sent none).
+    pub(crate) resume_token: String,
+}
+
+/// A lazily connecting client of `ActivationInternalService`.
+#[derive(Clone, Debug)]
+pub(crate) struct ActivationClient {
+    internal: ActivationInternalServiceClient<TracedChannel>,
+}
+
+impl ActivationClient {
+    /// Returns a client for `config.activation_url`; nothing connects until the first call.
+    pub(crate) fn new(config: &Config) -> Result<Self, mynafleet_kit::tls::ChannelError> {
+        let channel = traced_channel(
+            &config.client_tls,
+            &config.activation_url,
+            config.call_timeout,
+        )?;
+        Ok(Self {
+            internal: ActivationInternalServiceClient::new(channel),
+        })
+    }
+
+    /// Returns what activation knows of `device` (a device resource name), within the
+    /// channel's deadline; UNAVAILABLE is retried briefly.
+    pub(crate) async fn device_status(&self, device: &str) -> Result<Known, CallError> {
+        let answer = retry_unavailable(|| {
+            let mut c = self.internal.clone();
+            let req = pb::GetDeviceStatusRequest {
+                device: device.to_owned(),
+            };
+            async move { c.get_device_status(req).await }
+        })
+        .await;
+        match answer {
+            Ok(r) => {
+                let change = r.into_inner().status;
+                change
+                    .and_then(|c| known_from_pb(&c))
+                    .ok_or_else(|| CallError::Failed(tonic::Status::internal("no status")))
+            }
+            Err(s) if s.code() == Code::NotFound => Ok(Known::NotFound),
+            Err(s) => Err(call_error(s)),
+        }
+    }
+
+    /// Opens the watch after `resume_token`, or at the head when there is none.
+    pub(crate) async fn watch(
+        &self,
+        resume_token: Option<&str>,
+    ) -> Result<impl Stream<Item = Result<WatchMessage, CallError>> + use<>, CallError> {
+        let mut c = self.internal.clone();
+        let stream = c
+            .watch_device_status(pb::WatchDeviceStatusRequest {
+                resume_token: resume_token.unwrap_or_default().to_owned(),
+                start_at_head: resume_token.is_none(),
+            })
+            .await
+            .map_err(call_error)?
+            .into_inner();
+        Ok(tokio_stream::StreamExt::map(stream, |item| {
+            let m = item.map_err(call_error)?;
+            Ok(WatchMessage {
+                change: m.change.as_ref().and_then(change_from_pb),
+                resume_token: m.resume_token,
+            })
+        }))
+    }
+}
+
+fn known_from_pb(c: &pb::DeviceStatusChange) -> Option<Known> {
+    let status = match c.status() {
+        pb::DeviceStatus::Pending => DeviceStatus::Pending,
+        pb::DeviceStatus::Active => DeviceStatus::Active,
+        pb::DeviceStatus::Suspended => DeviceStatus::Suspended,
+        pb::DeviceStatus::Revoked => DeviceStatus::Revoked,
+        pb::DeviceStatus::Unspecified => return None,
+    };
+    Some(Known::Registered {
+        account: c.account.clone(),
+        status,
+    })
+}
+
+fn change_from_pb(c: &pb::DeviceStatusChange) -> Option<StatusChange> {
+    // A change that names no device cannot be applied to any entry.
+    (!c.device.is_empty()).then(|| StatusChange {
+        device: c.device.clone(),
+        known: known_from_pb(c),
+    })
+}

@@ -1,0 +1,207 @@
+//! Terminals in whole-suite tests: a clinic with device accounts, activation codes issued by
+//! an operator, and activation done in-process the way `mynafleet-agent activate` does it
+//! (a key made here, a CSR, the four items), so the activation service's rules can be
+//! driven call by call. Channels to the proxy present the certificate activation issued.
+
+use crate::operators::{Authed, Operator};
+use crate::{As, Suite, Target};
+use mynafleet_kit::tls::ClientTls;
+use mynafleet_kit::tls::TlsIdentity;
+use mynafleet_proto::account::v1 as account_pb;
+use mynafleet_proto::activation::v1 as pb;
+use mynafleet_proto::tonic::transport::Channel;
+use mynafleet_proto::tonic::{Response, Status};
+use std::time::Duration;
+
+/// A fresh request id.
+pub fn rid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// A device key and its PKCS#10 request, as a terminal makes them.
+#[derive(Debug)]
+pub struct DeviceKey {
+    /// The private key (PKCS#8 PEM).
+    pub key_pem: String,
+    /// The CSR (DER).
+    pub csr_der: Vec<u8>,
+}
+
+impl DeviceKey {
+    /// Makes a new ECDSA P-256 key and a CSR for it.
+    pub fn generate() -> Self {
+        let key = rcgen::KeyPair::generate().expect("generate device key");
+        let csr = rcgen::CertificateParams::new(Vec::<String>::new())
+            .expect("csr params")
+            .serialize_request(&key)
+            .expect("serialize csr");
+        Self {
+            key_pem: key.serialize_pem(),
+            csr_der: csr.der().to_vec(),
+        }
+    }
+}
+
+/// A clinic with its 機関コード, as a test made it.
+#[derive(Clone, Debug)]
+pub struct TestClinic {
+    /// `organizations/{org}/clinics/{clinic}`.
+    pub name: String,
+    /// 機関コード.
+    pub institution_code: String,
+}
+
+/// A device account and the sheet it was issued with.
+#[derive(Clone, Debug)]
+pub struct TestAccount {
+    /// `organizations/{org}/clinics/{clinic}/accounts/{W…}`.
+    pub name: String,
+    /// `W` + 7 digits.
+    pub account_id: String,
+    /// 機関コード.
+    pub institution_code: String,
+    /// The generated password from the sheet.
+    pub password: String,
+    /// The activation code on the sheet (may be empty when activation was unreachable).
+    pub sheet_code: String,
+}
+
+impl Suite {
+    /// Returns an activation-service channel carrying `op`'s session token.
+    pub fn activation_authed(&self, op: &Operator) -> Authed {
+        mynafleet_proto::tonic::service::interceptor::InterceptedService::new(
+            self.channel(Target::Activation, As::Anonymous),
+            crate::operators::Bearer(op.token.clone()),
+        )
+    }
+
+    /// Creates a clinic (医科) named `name` with 機関コード `code`.
+    pub async fn clinic(
+        &self,
+        admin: &Operator,
+        code: &str,
+        name: &str,
+        home_visit: bool,
+    ) -> TestClinic {
+        let clinic =
+            account_pb::clinic_service_client::ClinicServiceClient::new(self.authed(&admin.token))
+                .create_clinic(account_pb::CreateClinicRequest {
+                    parent: admin.organization.clone(),
+                    clinic: Some(account_pb::Clinic {
+                        kind: account_pb::ClinicKind::Medical as i32,
+                        institution_code: code.to_owned(),
+                        display_name: name.to_owned(),
+                        home_visit_enabled: home_visit,
+                        bank_account_last4: "7391".to_owned(),
+                        ..Default::default()
+                    }),
+                    request_id: rid(),
+                })
+                .await
+                .unwrap_or_else(|e| panic!("create clinic {code}: {e:?}"))
+                .into_inner()
+                .clinic
+                .expect("clinic in response");
+        TestClinic {
+            name: clinic.name,
+            institution_code: clinic.institution_code,
+        }
+    }
+
+    /// Issues a device account with `privilege` at `clinic`.
+    pub async fn device_account(
+        &self,
+        admin: &Operator,
+        clinic: &TestClinic,
+        privilege: account_pb::Privilege,
+    ) -> TestAccount {
+        let made = account_pb::device_account_service_client::DeviceAccountServiceClient::new(
+            self.authed(&admin.token),
+        )
+        .create_device_account(account_pb::CreateDeviceAccountRequest {
+            parent: clinic.name.clone(),
+            device_account: Some(account_pb::DeviceAccount {
+                privilege: privilege as i32,
+                note: "受付端末".to_owned(),
+                ..Default::default()
+            }),
+            request_id: rid(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("create device account: {e:?}"))
+        .into_inner();
+        let account = made.device_account.expect("account in response");
+        let sheet = made.sheet.expect("sheet in response");
+        TestAccount {
+            name: account.name,
+            account_id: account.account_id,
+            institution_code: clinic.institution_code.clone(),
+            password: sheet.password,
+            sheet_code: sheet.activation_code,
+        }
+    }
+
+    /// Has `op` issue a new activation code for `account`; returns it as printed.
+    pub async fn issue_code(&self, op: &Operator, account: &TestAccount) -> String {
+        pb::activation_code_service_client::ActivationCodeServiceClient::new(
+            self.activation_authed(op),
+        )
+        .issue_activation_code(pb::IssueActivationCodeRequest {
+            account: account.name.clone(),
+            request_id: rid(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("issue activation code: {e:?}"))
+        .into_inner()
+        .activation_code
+        .expect("code in response")
+        .code
+    }
+
+    /// Calls Activate with no client certificate, as a terminal that is not activated yet.
+    pub async fn activate(&self, req: pb::ActivateRequest) -> Result<pb::ActivateResponse, Status> {
+        pb::activation_service_client::ActivationServiceClient::new(
+            self.channel(Target::Activation, As::Anonymous),
+        )
+        .activate(req)
+        .await
+        .map(Response::into_inner)
+    }
+
+    /// Returns a channel to `target` that presents a certificate activation issued.
+    pub fn device_channel(&self, target: Target, cert_pem: &str, key: &DeviceKey) -> Channel {
+        ClientTls {
+            server_ca_pem: self.ca_pem().to_owned(),
+            identity: Some(TlsIdentity {
+                cert_pem: cert_pem.to_owned(),
+                key_pem: key.key_pem.clone(),
+            }),
+        }
+        .lazy_channel(&self.url(target), Duration::from_secs(10))
+        .expect("build device channel")
+    }
+}
+
+/// Returns an Activate request for `account` with `code`, `key` and `new_password`.
+pub fn activate_request(
+    account: &TestAccount,
+    code: &str,
+    key: &DeviceKey,
+    new_password: &str,
+) -> pb::ActivateRequest {
+    pb::ActivateRequest {
+        institution_code: account.institution_code.clone(),
+        account_id: account.account_id.clone(),
+        password: account.password.clone(),
+        activation_code: code.to_owned(),
+        csr_der: key.csr_der.clone(),
+        facts: Some(pb::DeviceFacts {
+            hostname: "uketsuke-01".to_owned(),
+            os: "linux x86_64".to_owned(),
+            agent_version: "test".to_owned(),
+            readers: vec!["Virtual PCD 00 00".to_owned()],
+        }),
+        request_id: rid(),
+        new_password: new_password.to_owned(),
+    }
+}
