@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 mod tests;
 
 /// What the agent reads from its certificate.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct CertificateInfo {
     /// The serial number, upper-case hex without separators.
     pub serial: String,
@@ -20,6 +20,16 @@ pub struct CertificateInfo {
     pub not_after: OffsetDateTime,
     /// The SubjectPublicKeyInfo, DER.
     pub(crate) public_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for CertificateInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertificateInfo")
+            .field("serial", &self.serial)
+            .field("not_before", &self.not_before)
+            .field("not_after", &self.not_after)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a key or certificate could not be used.

@@ -7,10 +7,10 @@
 //! what the agent did is observed through the fake's counters and the renewal counter, polled
 //! inside deadlines.
 
+mod cli;
 mod fake;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use fake::{ACCOUNT, CODE, DEVICE, EXPIRED_CODE, Fake, INSTITUTION, PASSWORD};
@@ -28,8 +28,8 @@ use mynafleet_proto::agent::v1::WhoAmIRequest;
 use mynafleet_proto::agent::v1::agent_service_client::AgentServiceClient;
 use zeroize::Zeroizing;
 
-const DAY: Duration = Duration::from_secs(86_400);
-const DEADLINE: Duration = Duration::from_secs(30);
+pub(crate) const DAY: Duration = Duration::from_secs(86_400);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(30);
 
 fn params(fake: &Fake, dir: &Path, code: &str) -> ActivateParams {
     ActivateParams {
@@ -288,7 +288,7 @@ async fn dead_url() -> String {
     format!("https://127.0.0.1:{port}")
 }
 
-async fn wait_for_watch(fake: &Fake) {
+pub(crate) async fn wait_for_watch(fake: &Fake) {
     let opened = async {
         let mut tick = tokio::time::interval(Duration::from_millis(50));
         loop {
@@ -334,133 +334,4 @@ async fn the_watch_skips_an_unreachable_proxy_and_ends_when_revoked() {
             .contains("activate it again with a new code"),
         "{end}"
     );
-}
-
-fn agent() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mynafleet-agent"))
-}
-
-#[tokio::test]
-async fn the_binary_activates_reports_status_and_runs_until_sigterm() {
-    let fake = Fake::start(DAY).await;
-    fake.world.lock().unwrap().must_change_password = true;
-    let tmp = tempfile::tempdir().unwrap();
-    let state = tmp.path().join("state");
-    let fingerprint = Fingerprint::of_der(&fake.server_ca_der)
-        .to_string()
-        .replace(':', "")
-        .to_lowercase();
-    let server = fake.addr.to_string().replace("127.0.0.1", "localhost");
-
-    let mut child = agent()
-        .args(["activate", "--state-dir"])
-        .arg(&state)
-        .args(["--server", &server, "--institution-code", INSTITUTION])
-        .args(["--account", ACCOUNT, "--code", CODE])
-        .args(["--ca-fingerprint", &fingerprint])
-        .args(["--password-stdin", "--new-password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().unwrap();
-        writeln!(stdin, "{PASSWORD}\nA-Much-Better-Passw0rd").unwrap();
-    }
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(stdout.contains(DEVICE), "{stdout}");
-    assert!(stderr.contains("temporary"), "{stderr}");
-    assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
-    assert_eq!(
-        fake.world.lock().unwrap().password,
-        "A-Much-Better-Passw0rd"
-    );
-
-    let status = agent()
-        .arg("status")
-        .env("MYNAFLEET_AGENT_STATE_DIR", &state)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&status.stdout);
-    assert!(status.status.success(), "{text}");
-    for want in [
-        DEVICE,
-        INSTITUTION,
-        "みなと診療所",
-        "renews in about",
-        &fake.proxy_url(),
-    ] {
-        assert!(text.contains(want), "{want:?} missing from\n{text}");
-    }
-
-    // A second activate is refused with a non-zero exit and says why.
-    let again = agent()
-        .args(["activate", "--state-dir"])
-        .arg(&state)
-        .args(["--server", &server, "--institution-code", INSTITUTION])
-        .args([
-            "--account",
-            ACCOUNT,
-            "--code",
-            CODE,
-            "--ca-fingerprint",
-            &fingerprint,
-        ])
-        .arg("--password-stdin")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already activated"));
-
-    let mut run = agent()
-        .arg("run")
-        .arg("--state-dir")
-        .arg(&state)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for_watch(&fake).await;
-    let killed = Command::new("kill")
-        .args(["-TERM", &run.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = tokio::task::spawn_blocking(move || {
-        let status = run.wait().unwrap();
-        let mut stderr = String::new();
-        std::io::Read::read_to_string(&mut run.stderr.take().unwrap(), &mut stderr).unwrap();
-        (status, stderr)
-    })
-    .await
-    .unwrap();
-    assert!(out.0.success(), "run exited {:?}:\n{}", out.0, out.1);
-    assert!(out.1.contains("stopping"), "{}", out.1);
-}
-
-#[tokio::test]
-async fn a_state_dir_without_a_certificate_is_not_activated() {
-    let tmp = tempfile::tempdir().unwrap();
-    let err = Identity::load(tmp.path()).unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("run `mynafleet-agent activate` first"),
-        "{err}"
-    );
-    let status = agent()
-        .arg("status")
-        .arg("--state-dir")
-        .arg(tmp.path())
-        .output()
-        .unwrap();
-    assert!(!status.status.success());
 }

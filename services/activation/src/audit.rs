@@ -9,11 +9,11 @@ use crate::error::Result;
 use uuid::Uuid;
 
 /// The producer name of records written by this service.
-pub const PRODUCER: &str = "activation";
+pub(crate) const PRODUCER: &str = "activation";
 
 /// How an action ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// It happened.
     Success,
     /// It was tried and failed (wrong code, bad state).
@@ -24,7 +24,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// Returns the stored name (as the account service stores it).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Outcome::Success => "success",
             Outcome::Failure => "failure",
@@ -35,11 +35,9 @@ impl Outcome {
 
 /// FHIR AuditEvent.action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ActionCode {
+pub(crate) enum ActionCode {
     /// Create (a code, a device).
     Create,
-    /// Read.
-    Read,
     /// Update (suspend, resume, renew).
     Update,
     /// Delete (revoke).
@@ -50,10 +48,9 @@ pub enum ActionCode {
 
 impl ActionCode {
     /// Returns the FHIR code.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ActionCode::Create => "C",
-            ActionCode::Read => "R",
             ActionCode::Update => "U",
             ActionCode::Delete => "D",
             ActionCode::Execute => "E",
@@ -63,58 +60,58 @@ impl ActionCode {
 
 /// Who acted, as an audit record names them.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuditActor {
+pub(crate) struct AuditActor {
     /// operator, device, service or anonymous (a terminal that is not activated yet).
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
     /// Resource name of who acted (for a terminal not yet activated: the account it named).
-    pub name: String,
+    pub(crate) name: String,
     /// Operator role or device 権限区分.
-    pub role: String,
+    pub(crate) role: String,
     /// How the actor authenticated ("session", "mtls", "password+activation-code").
-    pub auth_method: &'static str,
+    pub(crate) auth_method: &'static str,
 }
 
 /// Facts about the RPC that every record of it shares.
 #[derive(Clone, Debug, Default)]
-pub struct RequestMeta {
+pub(crate) struct RequestMeta {
     /// The caller's address.
-    pub source_address: String,
+    pub(crate) source_address: String,
     /// The request's `request_id`, if any.
-    pub request_id: String,
+    pub(crate) request_id: String,
     /// The W3C traceparent of the RPC.
-    pub traceparent: String,
+    pub(crate) traceparent: String,
 }
 
 /// One audit record before it is written.
 #[derive(Clone, Debug)]
-pub struct AuditEntry {
+pub(crate) struct AuditEntry {
     /// UUIDv7, the idempotency key of forwarding.
-    pub id: Uuid,
+    pub(crate) id: Uuid,
     /// The organization id, empty when none is known (an unknown 機関コード).
-    pub organization_id: String,
+    pub(crate) organization_id: String,
     /// Microseconds since the epoch.
-    pub time: i64,
+    pub(crate) time: i64,
     /// Who acted.
-    pub actor: AuditActor,
+    pub(crate) actor: AuditActor,
     /// What was done, `noun.verb` (`activation.attempt`, `device.suspend`).
-    pub action: &'static str,
+    pub(crate) action: &'static str,
     /// FHIR action code.
-    pub action_code: ActionCode,
+    pub(crate) action_code: ActionCode,
     /// The clinic concerned, as a resource name, or empty.
-    pub clinic: String,
+    pub(crate) clinic: String,
     /// The resource acted on.
-    pub target: String,
+    pub(crate) target: String,
     /// How it ended.
-    pub outcome: Outcome,
+    pub(crate) outcome: Outcome,
     /// The stable reason of a failure (an error reason), empty on success.
-    pub reason: String,
+    pub(crate) reason: String,
     /// The request facts.
-    pub meta: RequestMeta,
+    pub(crate) meta: RequestMeta,
 }
 
 impl AuditEntry {
     /// Starts a successful record of `action` by `actor` at `time` (microseconds).
-    pub fn new(
+    pub(crate) fn new(
         actor: AuditActor,
         meta: &RequestMeta,
         time: i64,
@@ -137,25 +134,25 @@ impl AuditEntry {
     }
 
     /// Sets the organization id.
-    pub fn organization(mut self, id: impl Into<String>) -> Self {
+    pub(crate) fn organization(mut self, id: impl Into<String>) -> Self {
         self.organization_id = id.into();
         self
     }
 
     /// Sets the clinic (resource name).
-    pub fn clinic(mut self, clinic: impl Into<String>) -> Self {
+    pub(crate) fn clinic(mut self, clinic: impl Into<String>) -> Self {
         self.clinic = clinic.into();
         self
     }
 
     /// Sets the target (resource name).
-    pub fn target(mut self, target: impl Into<String>) -> Self {
+    pub(crate) fn target(mut self, target: impl Into<String>) -> Self {
         self.target = target.into();
         self
     }
 
     /// Sets how it ended and why.
-    pub fn outcome(mut self, outcome: Outcome, reason: impl Into<String>) -> Self {
+    pub(crate) fn outcome(mut self, outcome: Outcome, reason: impl Into<String>) -> Self {
         self.outcome = outcome;
         self.reason = reason.into();
         self
@@ -163,7 +160,7 @@ impl AuditEntry {
 }
 
 /// Writes `e` into the outbox on `conn` (the caller's transaction).
-pub async fn append(conn: &mut sqlx::AnyConnection, e: &AuditEntry) -> Result<()> {
+pub(crate) async fn append(conn: &mut sqlx::AnyConnection, e: &AuditEntry) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_outbox (id, organization_id, time, actor_kind, actor, actor_role, \
          auth_method, action, action_code, clinic, target, outcome, reason, source_address, \
@@ -192,7 +189,7 @@ pub async fn append(conn: &mut sqlx::AnyConnection, e: &AuditEntry) -> Result<()
 }
 
 /// Writes `e` in a transaction of its own (a refused or failed call that changed nothing).
-pub async fn append_alone(pool: &sqlx::AnyPool, e: &AuditEntry) -> Result<()> {
+pub(crate) async fn append_alone(pool: &sqlx::AnyPool, e: &AuditEntry) -> Result<()> {
     let mut conn = pool.acquire().await?;
     append(&mut conn, e).await
 }

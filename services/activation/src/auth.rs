@@ -69,10 +69,13 @@ impl Principal {
     }
 }
 
+/// Checked tokens by SHA-256, with when they were checked.
+type TokenCache = HashMap<[u8; 32], (Instant, OperatorInfo)>;
+
 /// Checks bearer tokens through the account service, with a cache of at most a second.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct OperatorCheck {
-    cache: Arc<Mutex<HashMap<[u8; 32], (Instant, OperatorInfo)>>>,
+    cache: Arc<Mutex<TokenCache>>,
 }
 
 impl OperatorCheck {

@@ -103,6 +103,9 @@ pub(crate) async fn run(
                     at = message.resume_token;
                     delays = backoff();
                 };
+                if shutdown.is_cancelled() {
+                    return;
+                }
                 match why {
                     Some(e) => tracing::warn!(error = %e, "account event stream broke"),
                     None => tracing::warn!("account event stream ended"),

@@ -22,7 +22,7 @@ pub(crate) struct OrganizationSummary {
 
 /// A device account's 権限区分.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Privilege {
+pub(crate) enum Privilege {
     /// 一般.
     General,
     /// 医療情報閲覧.
@@ -33,7 +33,7 @@ pub enum Privilege {
 
 impl Privilege {
     /// Returns the spelling audit records use.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Privilege::General => "general",
             Privilege::MedicalInfo => "medical_info",
@@ -44,7 +44,7 @@ impl Privilege {
 
 /// A device account's status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AccountStatus {
+pub(crate) enum AccountStatus {
     /// 利用可.
     Available,
     /// 停止.
@@ -55,28 +55,28 @@ pub enum AccountStatus {
 
 /// A device account as the account service describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AccountScope {
+pub(crate) struct AccountScope {
     /// The organization id.
-    pub organization_id: String,
+    pub(crate) organization_id: String,
     /// The clinic id.
-    pub clinic_id: String,
+    pub(crate) clinic_id: String,
     /// `W` + 7 digits.
-    pub account_id: String,
+    pub(crate) account_id: String,
     /// 機関コード (or 登録記号番号).
-    pub institution_code: String,
+    pub(crate) institution_code: String,
     /// 機関名.
-    pub institution_name: String,
+    pub(crate) institution_name: String,
     /// 権限区分.
-    pub privilege: Privilege,
+    pub(crate) privilege: Privilege,
     /// Status.
-    pub status: AccountStatus,
+    pub(crate) status: AccountStatus,
     /// Whether the generated password must still be changed.
-    pub must_change_password: bool,
+    pub(crate) must_change_password: bool,
 }
 
 impl AccountScope {
     /// Returns `organizations/{org}/clinics/{clinic}/accounts/{W…}`.
-    pub fn account_name(&self) -> String {
+    pub(crate) fn account_name(&self) -> String {
         format!(
             "organizations/{}/clinics/{}/accounts/{}",
             self.organization_id, self.clinic_id, self.account_id
@@ -84,7 +84,7 @@ impl AccountScope {
     }
 
     /// Returns `organizations/{org}/clinics/{clinic}`.
-    pub fn clinic_name(&self) -> String {
+    pub(crate) fn clinic_name(&self) -> String {
         format!(
             "organizations/{}/clinics/{}",
             self.organization_id, self.clinic_id
@@ -94,7 +94,7 @@ impl AccountScope {
 
 /// An operator role, as the account service reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     /// Everything in the organization.
     OrgAdmin,
     /// The listed clinics.
@@ -107,7 +107,7 @@ pub enum Role {
 
 impl Role {
     /// Returns the spelling audit records use.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Role::OrgAdmin => "org_admin",
             Role::ClinicAdmin => "clinic_admin",
@@ -119,20 +119,20 @@ impl Role {
 
 /// A checked operator session.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OperatorInfo {
+pub(crate) struct OperatorInfo {
     /// `organizations/{org}/operators/{id}`.
-    pub name: String,
+    pub(crate) name: String,
     /// The organization id.
-    pub organization_id: String,
+    pub(crate) organization_id: String,
     /// The role.
-    pub role: Role,
+    pub(crate) role: Role,
     /// Clinic ids in scope (clinic_admin).
-    pub clinic_ids: Vec<String>,
+    pub(crate) clinic_ids: Vec<String>,
 }
 
 /// What kind of account event arrived.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AccountEventKind {
+pub(crate) enum AccountEventKind {
     /// The account was suspended.
     Suspended,
     /// The account was resumed.
@@ -145,11 +145,11 @@ pub enum AccountEventKind {
 
 /// One message of the account event stream.
 #[derive(Clone, Debug)]
-pub struct AccountEventMessage {
+pub(crate) struct AccountEventMessage {
     /// The event, or `None` on a heartbeat.
-    pub event: Option<(AccountEventKind, AccountScope)>,
+    pub(crate) event: Option<(AccountEventKind, AccountScope)>,
     /// Where to resume after this message.
-    pub resume_token: String,
+    pub(crate) resume_token: String,
 }
 
 /// The account service, reached over service mTLS with a deadline on every call.

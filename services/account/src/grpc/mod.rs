@@ -1,6 +1,6 @@
 //! The account service's gRPC edge: the access table, authorization of every RPC, tonic
 //! trait impls (one file per service) and conversions between wire and domain types. The
-//! only module tree that imports `mynafleet_proto`.
+//! only module tree that imports `mynafleet_proto`, with `client.rs` (outbound calls).
 
 mod applications;
 mod audit_log;

@@ -194,6 +194,10 @@ impl Api {
         .target(account.name());
         let work = async {
             let scope = self.account.account_scope(&account.name()).await?;
+            // The scope was checked on the name; the account must be where the name says.
+            if scope.organization_id != account.organization || scope.clinic_id != account.clinic {
+                return Err(Error::AccountNotFound);
+            }
             eligible(&scope)?;
             let fresh = Fresh::make().await?;
             let mut tx = self.pool.begin().await?;
@@ -340,7 +344,6 @@ impl Api {
         };
         audited(self, &entry, work.await).await
     }
-
 }
 
 #[tonic::async_trait]

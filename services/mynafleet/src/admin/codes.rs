@@ -298,6 +298,9 @@ pub(crate) async fn run(ctx: &Ctx, command: CodesCommand) -> anyhow::Result<()> 
     let client = api.codes()?;
     match command {
         CodesCommand::Issue { account, sheet } => {
+            if let Some(path) = &sheet {
+                sheet::check_new(path)?;
+            }
             let name = accounts::resolve(&api, &account).await?;
             let id = request_id();
             let resp = call_activation(|| {

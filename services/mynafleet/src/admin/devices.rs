@@ -379,6 +379,9 @@ pub(crate) async fn run(ctx: &Ctx, command: DevicesCommand) -> anyhow::Result<()
             reason,
             sheet,
         } => {
+            if let Some(path) = &sheet {
+                super::sheet::check_new(path)?;
+            }
             let name = resolve(&api, &device).await?;
             let id = request_id();
             let resp = call_activation(|| {

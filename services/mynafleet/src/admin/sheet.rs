@@ -185,6 +185,17 @@ pub(crate) fn write(dir: &Path, sheets: &[SheetView]) -> anyhow::Result<PathBuf>
     unreachable!("u32 names run out only after four billion sheet files in one second")
 }
 
+/// Refuses a sheet file name that is taken, before anything is issued for it.
+pub(crate) fn check_new(path: &Path) -> anyhow::Result<()> {
+    if path.exists() {
+        anyhow::bail!(
+            "{} already exists; name a new file (sheets are never overwritten)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Writes `sheets` to the new file `path` (0600); refuses to overwrite an existing file.
 pub(crate) fn write_to(path: &Path, sheets: &[SheetView]) -> anyhow::Result<()> {
     let html = zeroize::Zeroizing::new(render(sheets));

@@ -171,8 +171,18 @@ async fn ingest_is_idempotent_by_id_and_lists_with_the_organization(pool: AnyPoo
 async fn ingest_keeps_records_without_an_organization_out_of_every_list(pool: AnyPool) {
     let o = org(&pool, "さくら医療グループ").await;
     let anonymous = forwarded(None, 100, "activation.attempt");
-    assert_eq!(ingest(&pool, std::slice::from_ref(&anonymous)).await.unwrap(), 1);
-    assert_eq!(ingest(&pool, std::slice::from_ref(&anonymous)).await.unwrap(), 0);
+    assert_eq!(
+        ingest(&pool, std::slice::from_ref(&anonymous))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        ingest(&pool, std::slice::from_ref(&anonymous))
+            .await
+            .unwrap(),
+        0
+    );
     let (all, _) = list(&pool, o, None, None, 10).await.unwrap();
     assert_eq!(
         all.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(),

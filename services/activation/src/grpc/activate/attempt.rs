@@ -137,5 +137,4 @@ impl Api {
             Err(db) => db,
         }
     }
-
 }

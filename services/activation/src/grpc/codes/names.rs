@@ -95,4 +95,3 @@ pub(super) fn parse_code_name(raw: &str) -> Result<(AccountRef, String)> {
     let account = AccountRef::parse(account, "name").map_err(|_| bad())?;
     Ok((account, canonical_uuid(id).ok_or_else(bad)?))
 }
-

@@ -34,7 +34,16 @@ impl Api {
                 actor.require_clinic(&a.organization, &a.clinic),
             )
             .await?;
-            scopes.push(locks::account_scope(&a.organization, &a.account));
+            // The lock is keyed by organization and account: make sure the account is in
+            // the clinic the scope check passed (and use its id as the account service spells it).
+            let scope = self.account.account_scope(&a.name()).await?;
+            if scope.organization_id != a.organization || scope.clinic_id != a.clinic {
+                return Err(Error::AccountNotFound);
+            }
+            scopes.push(locks::account_scope(
+                &scope.organization_id,
+                &scope.account_id,
+            ));
             organization.clone_from(&a.organization);
             clinic = a.clinic_name();
             targets.push(a.name());
