@@ -117,6 +117,10 @@ pub fn explain(reason: &str) -> Option<Explanation> {
             "the account service did not answer in time — try again shortly",
             "アカウントサービスが応答しません。しばらくしてから再試行してください",
         ),
+        "CODE_ALREADY_USED" => say(
+            "a used activation code cannot be revoked — revoke or replace the device instead",
+            "使用済みのアクティベーションコードは無効化できません",
+        ),
         "CODE_NOT_FOUND" => say(
             "no such activation code",
             "アクティベーションコードが見つかりません",

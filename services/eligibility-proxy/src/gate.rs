@@ -51,6 +51,19 @@ pub(crate) fn admit(account: &str, known: &Known) -> Result<()> {
     }
 }
 
+/// Returns whether a cached answer may predate the activation of a device that already
+/// presents a certificate.
+pub(crate) fn lags_behind_activation(known: &Known) -> bool {
+    matches!(
+        known,
+        Known::NotFound
+            | Known::Registered {
+                status: DeviceStatus::Pending,
+                ..
+            }
+    )
+}
+
 /// The device check, shared by every handler and every open `WatchDevice` stream.
 #[derive(Clone, Debug)]
 pub(crate) struct Gate {
@@ -82,7 +95,12 @@ impl Gate {
     }
 
     async fn known(&self, device: &str) -> Result<Known> {
-        if let Some(known) = self.cache.fresh(device, Instant::now()) {
+        // A caller holds a certificate from the device CA, so activation has registered and
+        // certified it: a cached "pending" or "not found" can only be the watch running a
+        // few hundred milliseconds behind a fresh activation, and is checked at the source.
+        if let Some(known) = self.cache.fresh(device, Instant::now())
+            && !lags_behind_activation(&known)
+        {
             return Ok(known);
         }
         let started = Instant::now();

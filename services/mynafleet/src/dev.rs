@@ -179,11 +179,12 @@ pub fn start(
     activation.proxy_urls = vec![url(addresses.eligibility_proxy)];
 
     let (tls, id) = server_tls(mynafleet_eligibility_proxy::SERVICE_NAME, true)?;
-    let proxy = mynafleet_eligibility_proxy::Config::for_tests(
+    let mut proxy = mynafleet_eligibility_proxy::Config::for_tests(
         tls,
         pki.client_tls(Some(id)),
         url(addresses.activation),
     );
+    proxy.clock = setup.clock.clone();
 
     let (tls, _) = server_tls(mynafleet_oqs_sim::SERVICE_NAME, false)?;
     let oqs = mynafleet_oqs_sim::Config::for_tests(tls);

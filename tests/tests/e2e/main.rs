@@ -3,6 +3,7 @@
 mod access;
 mod activation;
 mod admin_cli;
+mod agent;
 mod foundation;
 mod organizations;
 mod portal;

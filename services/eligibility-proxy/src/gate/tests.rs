@@ -79,3 +79,19 @@ fn names_follow_the_certificate() {
     assert_eq!(device_name(&id), "organizations/o/clinics/c/devices/d");
     assert_eq!(account_name(&id), ACCOUNT);
 }
+
+#[test]
+fn only_pending_and_unknown_answers_are_rechecked_at_activation() {
+    assert!(lags_behind_activation(&Known::NotFound));
+    assert!(lags_behind_activation(&registered(
+        ACCOUNT,
+        DeviceStatus::Pending
+    )));
+    for settled in [
+        DeviceStatus::Active,
+        DeviceStatus::Suspended,
+        DeviceStatus::Revoked,
+    ] {
+        assert!(!lags_behind_activation(&registered(ACCOUNT, settled)));
+    }
+}
