@@ -13,7 +13,7 @@ pub(super) use issue::{issue_for_accounts, replace_device};
 use names::AccountRef;
 use names::{Parent, parse_code_name};
 
-use super::{Api, digest, meta, request_id, ts};
+use super::{Api, CallKey, hash_without_id, meta, ts};
 use crate::activation_code::ActivationCode;
 use crate::audit::{self, ActionCode, AuditEntry, Outcome};
 use crate::auth::Permission;
@@ -21,7 +21,6 @@ use crate::client::{AccountScope, AccountStatus, Privilege};
 use crate::error::{Error, Result};
 use crate::store::codes::{self as store_codes, CodeCursor, CodeListing, NewCode, ShownState};
 use crate::store::{self, codes::StoredCode, locks};
-use mynafleet_kit::idempotency::RequestKey;
 use mynafleet_proto::activation::v1 as pb;
 use mynafleet_proto::prost::Message;
 use mynafleet_proto::tonic::{self, Request, Response, Status};
@@ -145,13 +144,6 @@ pub(super) async fn audited<T>(api: &Api, entry: &AuditEntry, result: Result<T>)
     result
 }
 
-/// Returns the request digest of `msg` with its request id cleared by `clear`.
-pub(super) fn hash_without_id<M: Message + Clone>(msg: &M, clear: impl FnOnce(&mut M)) -> Vec<u8> {
-    let mut m = msg.clone();
-    clear(&mut m);
-    digest(&m)
-}
-
 impl Api {
     /// Returns when a code issued at `now` expires.
     pub(super) fn expiry(&self, now: i64) -> i64 {
@@ -171,16 +163,13 @@ impl Api {
             actor.require_clinic(&account.organization, &account.clinic),
         )
         .await?;
-        let rid = request_id(&r.request_id)?;
-        let hash = hash_without_id(r, |m| m.request_id.clear());
-        let caller = actor.key();
-        let method = format!("{SERVICE}/IssueActivationCode");
-        let key = rid.as_deref().map(|request_id| RequestKey {
-            caller: &caller,
-            method: &method,
-            request_id,
-            request_hash: &hash,
-        });
+        let call = CallKey::new(
+            &actor,
+            format!("{SERVICE}/IssueActivationCode"),
+            &r.request_id,
+            hash_without_id(r, |m| m.request_id.clear()),
+        )?;
+        let key = call.key();
         let now = self.now();
         let entry = AuditEntry::new(
             actor.audit(),
@@ -301,16 +290,13 @@ impl Api {
             actor.require_clinic(&account.organization, &account.clinic),
         )
         .await?;
-        let rid = request_id(&r.request_id)?;
-        let hash = hash_without_id(r, |m| m.request_id.clear());
-        let caller = actor.key();
-        let method = format!("{SERVICE}/RevokeActivationCode");
-        let key = rid.as_deref().map(|request_id| RequestKey {
-            caller: &caller,
-            method: &method,
-            request_id,
-            request_hash: &hash,
-        });
+        let call = CallKey::new(
+            &actor,
+            format!("{SERVICE}/RevokeActivationCode"),
+            &r.request_id,
+            hash_without_id(r, |m| m.request_id.clear()),
+        )?;
+        let key = call.key();
         let now = self.now();
         let entry = AuditEntry::new(
             actor.audit(),

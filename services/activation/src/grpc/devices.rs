@@ -4,7 +4,7 @@
 //! record in one transaction. It never issues certificates or codes itself: `ReplaceDevice`
 //! delegates to the code service's `replace_device`.
 
-use super::{Actor, Api, digest, meta, request_id, ts};
+use super::{Actor, Api, CallKey, canonical_uuid, hash_without_id, meta, ts};
 use crate::audit::{self, ActionCode, AuditEntry, Outcome};
 use crate::auth::Permission;
 use crate::client::AccountStatus;
@@ -12,7 +12,6 @@ use crate::device::{Device, DeviceStatus, StatusCause};
 use crate::error::{Error, Result};
 use crate::registry::{self, Action, Current, Requester};
 use crate::store::{self, devices::Clinics};
-use mynafleet_kit::idempotency::RequestKey;
 use mynafleet_proto::activation::v1 as pb;
 use mynafleet_proto::prost::Message;
 use mynafleet_proto::tonic::{self, Request, Response, Status};
@@ -62,7 +61,11 @@ pub(super) fn device_to_pb(d: &Device) -> pb::Device {
         status_cause: cause_to_pb(d.status_cause).into(),
         status_reason: d.status_reason.clone(),
         status_time: Some(ts(d.status_time)),
-        activation_code: String::new(),
+        activation_code: if d.code_id.is_empty() {
+            String::new()
+        } else {
+            format!("{}/activationCodes/{}", d.account_name(), d.code_id)
+        },
         institution_code: d.institution_code.clone(),
     }
 }
@@ -109,10 +112,6 @@ impl DeviceName {
             Err(Error::DeviceNotFound)
         }
     }
-}
-
-fn canonical_uuid(s: &str) -> Option<String> {
-    uuid::Uuid::parse_str(s).ok().map(|u| u.to_string())
 }
 
 /// What a listing is under.
@@ -202,14 +201,8 @@ impl Api {
         )
         .await?;
         let reason = status_reason(change.reason)?;
-        let rid = request_id(change.request_id)?;
-        let caller = actor.key();
-        let key = rid.as_deref().map(|request_id| RequestKey {
-            caller: &caller,
-            method: change.method,
-            request_id,
-            request_hash: &change.hash,
-        });
+        let call = CallKey::new(&actor, change.method, change.request_id, change.hash)?;
+        let key = call.key();
         let now = self.now();
         let record = AuditEntry::new(
             actor.audit(),
@@ -305,13 +298,6 @@ impl Api {
             tracing::error!(error = %e, "audit of a refused device change failed");
         }
     }
-}
-
-/// Returns the request digest of `msg` with its request id cleared by `clear`.
-fn hash_without_id<M: Message + Clone>(msg: &M, clear: impl FnOnce(&mut M)) -> Vec<u8> {
-    let mut m = msg.clone();
-    clear(&mut m);
-    digest(&m)
 }
 
 #[tonic::async_trait]

@@ -259,6 +259,52 @@ pub(crate) fn digest(msg: &impl Message) -> Vec<u8> {
     Sha256::digest(msg.encode_to_vec()).to_vec()
 }
 
+/// Returns the request digest of `msg` with its request id cleared by `clear`.
+pub(crate) fn hash_without_id<M: Message + Clone>(msg: &M, clear: impl FnOnce(&mut M)) -> Vec<u8> {
+    let mut m = msg.clone();
+    clear(&mut m);
+    digest(&m)
+}
+
+/// The idempotency facts of one mutating call: who called which RPC, its `request_id` (if
+/// it sent one) and the digest of the rest of the request.
+#[derive(Debug)]
+pub(crate) struct CallKey {
+    caller: String,
+    method: String,
+    request_id: Option<String>,
+    hash: Vec<u8>,
+}
+
+impl CallKey {
+    /// Validates `raw_request_id` (a UUID or empty) and keeps the call's facts.
+    pub(crate) fn new(
+        actor: &Actor,
+        method: impl Into<String>,
+        raw_request_id: &str,
+        hash: Vec<u8>,
+    ) -> Result<Self> {
+        Ok(Self {
+            caller: actor.key(),
+            method: method.into(),
+            request_id: request_id(raw_request_id)?,
+            hash,
+        })
+    }
+
+    /// Returns the key to claim, or `None` for a call without a request id.
+    pub(crate) fn key(&self) -> Option<mynafleet_kit::idempotency::RequestKey<'_>> {
+        self.request_id
+            .as_deref()
+            .map(|request_id| mynafleet_kit::idempotency::RequestKey {
+                caller: &self.caller,
+                method: &self.method,
+                request_id,
+                request_hash: &self.hash,
+            })
+    }
+}
+
 /// Returns a protobuf timestamp for microseconds since the epoch.
 pub(crate) fn ts(micros: i64) -> mynafleet_proto::prost_types::Timestamp {
     let t = from_micros(micros);
@@ -266,6 +312,12 @@ pub(crate) fn ts(micros: i64) -> mynafleet_proto::prost_types::Timestamp {
         seconds: t.unix_timestamp(),
         nanos: i32::try_from(t.nanosecond()).unwrap_or(0),
     }
+}
+
+/// Returns `s` as a canonical UUID string, if it is one (so scope checks compare like with
+/// like).
+pub(crate) fn canonical_uuid(s: &str) -> Option<String> {
+    uuid::Uuid::parse_str(s).ok().map(|u| u.to_string())
 }
 
 /// Parses `organizations/{org}/clinics/{clinic}/{collection}/{id}` into (org, clinic, id).

@@ -3,16 +3,15 @@
 //! the old device in the same transaction). Replays return the first response without the
 //! codes.
 
-use super::{AccountRef, Fresh, audited, code_to_pb, eligible, hash_without_id};
+use super::{AccountRef, Fresh, audited, code_to_pb, eligible};
 use crate::audit::{self, ActionCode, AuditEntry};
 use crate::auth::Permission;
 use crate::client::{AccountScope, scope_from_pb, split_account_name};
 use crate::error::{Error, Result};
 use crate::grpc::devices::{DeviceName, device_to_pb, status_reason};
-use crate::grpc::{Api, meta, request_id};
+use crate::grpc::{Api, CallKey, hash_without_id, meta};
 use crate::store::enroll::{self, ReplacementCode};
 use crate::store::{self, codes as store_codes, devices};
-use mynafleet_kit::idempotency::RequestKey;
 use mynafleet_proto::activation::v1 as pb;
 use mynafleet_proto::prost::Message;
 use mynafleet_proto::tonic::{Request, Response, Status};
@@ -43,7 +42,6 @@ async fn issue_batch(
 ) -> Result<pb::IssueActivationCodesResponse> {
     let actor = api.authorize(req, Permission::ManageCodes).await?;
     let r = req.get_ref();
-    let rid = request_id(&r.request_id)?;
     let mut planned = Vec::with_capacity(r.accounts.len());
     for (i, s) in r.accounts.iter().enumerate() {
         if split_account_name(&s.account).is_none() {
@@ -63,14 +61,13 @@ async fn issue_batch(
             fresh,
         });
     }
-    let hash = hash_without_id(r, |m| m.request_id.clear());
-    let caller = actor.key();
-    let key = rid.as_deref().map(|request_id| RequestKey {
-        caller: &caller,
-        method: ISSUE_METHOD,
-        request_id,
-        request_hash: &hash,
-    });
+    let call = CallKey::new(
+        &actor,
+        ISSUE_METHOD,
+        &r.request_id,
+        hash_without_id(r, |m| m.request_id.clear()),
+    )?;
+    let key = call.key();
     let now = api.now();
     let issued_by = actor.audit().name;
     let mut tx = api.pool.begin().await?;
@@ -148,15 +145,13 @@ async fn replace(
     )
     .await?;
     let reason = status_reason(&r.reason)?;
-    let rid = request_id(&r.request_id)?;
-    let hash = hash_without_id(r, |m| m.request_id.clear());
-    let caller = actor.key();
-    let key = rid.as_deref().map(|request_id| RequestKey {
-        caller: &caller,
-        method: REPLACE_METHOD,
-        request_id,
-        request_hash: &hash,
-    });
+    let call = CallKey::new(
+        &actor,
+        REPLACE_METHOD,
+        &r.request_id,
+        hash_without_id(r, |m| m.request_id.clear()),
+    )?;
+    let key = call.key();
     let now = api.now();
     let entry = AuditEntry::new(
         actor.audit(),

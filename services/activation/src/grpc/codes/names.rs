@@ -3,10 +3,7 @@
 //! compare like with like.
 
 use crate::error::{Error, Result};
-
-fn canonical_uuid(s: &str) -> Option<String> {
-    uuid::Uuid::parse_str(s).ok().map(|u| u.to_string())
-}
+use crate::grpc::canonical_uuid;
 
 /// A device account named in a request.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,13 +1,12 @@
 //! `UnlockActivation`: an operator lifts the activation lock of an account, a source
 //! address or both. The account service's own password lock is separate and lives there.
 
-use super::{AccountRef, SERVICE, hash_without_id};
+use super::{AccountRef, SERVICE};
 use crate::audit::{self, ActionCode, AuditEntry};
 use crate::auth::Permission;
 use crate::error::{Error, Result};
-use crate::grpc::{Actor, Api, meta, request_id};
+use crate::grpc::{Actor, Api, CallKey, hash_without_id, meta};
 use crate::store::{self, locks};
-use mynafleet_kit::idempotency::RequestKey;
 use mynafleet_proto::activation::v1 as pb;
 use mynafleet_proto::prost::Message;
 use mynafleet_proto::tonic::Request;
@@ -64,16 +63,13 @@ impl Api {
                 "name an account, a source_address, or both",
             ));
         }
-        let rid = request_id(&r.request_id)?;
-        let hash = hash_without_id(r, |m| m.request_id.clear());
-        let caller = actor.key();
-        let method = format!("{SERVICE}/UnlockActivation");
-        let key = rid.as_deref().map(|request_id| RequestKey {
-            caller: &caller,
-            method: &method,
-            request_id,
-            request_hash: &hash,
-        });
+        let call = CallKey::new(
+            &actor,
+            format!("{SERVICE}/UnlockActivation"),
+            &r.request_id,
+            hash_without_id(r, |m| m.request_id.clear()),
+        )?;
+        let key = call.key();
         let now = self.now();
         let mut tx = self.pool.begin().await?;
         if let Some(bytes) = store::claim(&mut tx, key.as_ref(), now).await? {

@@ -130,7 +130,11 @@ fn devices_reach_the_wire_without_their_certificate() {
     assert_eq!(w.certificate_serial, "01ff");
     assert_eq!(w.institution_code, "1310112345");
     assert_eq!(w.facts.unwrap().readers, ["Virtual PCD 00 00"]);
-    assert!(w.activation_code.is_empty());
+    // The code's resource name, never the code (only its hash exists).
+    assert_eq!(
+        w.activation_code,
+        format!("{}/activationCodes/code", d.account_name())
+    );
     let encoded = format!("{:?}", device_to_pb(&d));
     assert!(!encoded.contains("BEGIN CERTIFICATE"));
 }
