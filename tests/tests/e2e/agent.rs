@@ -10,6 +10,7 @@ use mynafleet_agent::{ActivateParams, EnrollError, Identity, Trust};
 use mynafleet_proto::account::v1 as account_pb;
 use mynafleet_proto::agent::v1 as agent_pb;
 use mynafleet_tests::fleet::TestAccount;
+use mynafleet_tests::operators::Operator;
 use mynafleet_tests::{DEADLINE, Suite, SuiteOptions, Target, binaries};
 use std::process::Stdio;
 use std::time::Duration;
@@ -20,6 +21,11 @@ use zeroize::Zeroizing;
 const NEW_PASSWORD: &str = "Houmon-Shinryou-2026";
 
 async fn suite_with_account(options: SuiteOptions) -> (Suite, TestAccount) {
+    let (suite, account, _) = suite_with_admin(options).await;
+    (suite, account)
+}
+
+async fn suite_with_admin(options: SuiteOptions) -> (Suite, TestAccount, Operator) {
     let suite = Suite::start_with(options).await;
     let admin = suite
         .org_admin("やまびこ在宅医療会", "yamabiko-admin")
@@ -30,7 +36,7 @@ async fn suite_with_account(options: SuiteOptions) -> (Suite, TestAccount) {
     let account = suite
         .device_account(&admin, &clinic, account_pb::Privilege::MedicalInfo)
         .await;
-    (suite, account)
+    (suite, account, admin)
 }
 
 fn activation_endpoint(suite: &Suite) -> String {
@@ -243,4 +249,136 @@ async fn ten_second_certificates_renew_repeatedly_under_one_open_stream() {
         .expect("a new call with the renewed certificate");
     stop.cancel();
     renewal.await.unwrap();
+}
+
+/// Returns the first `1234-5678-9012` in `text`.
+fn printed_code(text: &str) -> Option<String> {
+    text.split(|c: char| !(c.is_ascii_digit() || c == '-'))
+        .find(|w| {
+            let parts: Vec<&str> = w.split('-').collect();
+            parts.len() == 3
+                && parts
+                    .iter()
+                    .all(|p| p.len() == 4 && p.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn operators_issue_codes_and_cut_terminals_with_mynafleet_admin() {
+    use mynafleet_tests::admin::AdminCli;
+    let (suite, account, admin) = suite_with_admin(SuiteOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cli = AdminCli::new(&suite, dir.path());
+    let activation = suite.url(Target::Activation);
+    let admin_args = |rest: &[&str]| {
+        let mut v = vec!["--activation-url", activation.as_str()];
+        v.extend_from_slice(rest);
+        v.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    suite.clock.advance(Duration::from_secs(30));
+    let totp = suite.totp_code(&admin.totp_uri);
+    cli.run(
+        &["login", "--login-id", &admin.login_id],
+        &format!("{}\n{totp}\n", admin.password),
+    )
+    .await
+    .expect_code(0, "login");
+
+    // A new code for the account (the sheet's is revoked by it), printed once.
+    let a = admin_args(&["codes", "issue", &account.account_id]);
+    let out = cli
+        .run(&a.iter().map(String::as_str).collect::<Vec<_>>(), "")
+        .await
+        .expect_code(0, "codes issue");
+    let code = printed_code(&out.stdout).unwrap_or_else(|| panic!("no code in {}", out.stdout));
+    assert_ne!(code, account.sheet_code);
+
+    // The terminal activates with it.
+    let state = tempfile::tempdir().unwrap();
+    let fingerprint = mynafleet_kit::tls::fingerprint_pem(suite.ca_pem());
+    let server = activation_endpoint(&suite);
+    let out = run_agent(
+        &[
+            "--state-dir",
+            state.path().to_str().unwrap(),
+            "activate",
+            "--server",
+            &server,
+            "--ca-fingerprint",
+            &fingerprint,
+            "--institution-code",
+            &account.institution_code,
+            "--account",
+            &account.account_id,
+            "--code",
+            &code,
+            "--password-stdin",
+            "--new-password-stdin",
+        ],
+        &format!("{}\n{NEW_PASSWORD}\n", account.password),
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The fleet view lists it; suspending it by its account ID cuts it at the proxy.
+    let a = admin_args(&["devices", "list"]);
+    let out = cli
+        .run(&a.iter().map(String::as_str).collect::<Vec<_>>(), "")
+        .await
+        .expect_code(0, "devices list");
+    assert!(out.stdout.contains(&account.account_id), "{}", out.stdout);
+    let a = admin_args(&[
+        "devices",
+        "suspend",
+        &account.account_id,
+        "--reason",
+        "タブレット紛失",
+    ]);
+    cli.run(&a.iter().map(String::as_str).collect::<Vec<_>>(), "")
+        .await
+        .expect_code(0, "devices suspend");
+    let identity = Identity::load(state.path()).unwrap();
+    let proxy = identity.record().proxy_urls[0].clone();
+    let since = std::time::Instant::now();
+    let refusal = loop {
+        match agent_pb::agent_service_client::AgentServiceClient::new(
+            identity.channel(&proxy).unwrap(),
+        )
+        .who_am_i(agent_pb::WhoAmIRequest {})
+        .await
+        {
+            Err(e) => break e,
+            Ok(_) => assert!(since.elapsed() < DEADLINE, "the proxy kept the device"),
+        }
+    };
+    assert_eq!(
+        mynafleet_kit::status::reason_of(&refusal).as_deref(),
+        Some("DEVICE_SUSPENDED")
+    );
+
+    // Replacing the lost terminal: revoked, and a new code for its account.
+    let a = admin_args(&[
+        "devices",
+        "replace",
+        &account.account_id,
+        "--reason",
+        "紛失のため交換",
+    ]);
+    let out = cli
+        .run(&a.iter().map(String::as_str).collect::<Vec<_>>(), "")
+        .await
+        .expect_code(0, "devices replace");
+    let new_code = printed_code(&out.stdout).unwrap_or_else(|| panic!("no code in {}", out.stdout));
+    assert_ne!(new_code, code);
+    let out = run_agent(
+        &["--state-dir", state.path().to_str().unwrap(), "status"],
+        "",
+    )
+    .await;
+    assert!(out.status.success());
 }
