@@ -117,11 +117,13 @@ async fn refused_after(suite: &Suite, t: &Terminal, since: Instant) -> (Status, 
 /// Calls WhoAmI until it succeeds (within the deadline).
 async fn accepted(suite: &Suite, t: &Terminal) -> agent_pb::WhoAmIResponse {
     let since = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
     loop {
+        tick.tick().await;
         match t.who_am_i(suite).await {
             Ok(r) => return r,
             Err(e) if since.elapsed() > DEADLINE => panic!("the proxy kept refusing: {e:?}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(_) => {}
         }
     }
 }
@@ -339,7 +341,9 @@ async fn operators_cut_and_restore_a_terminal_within_a_second(backend: Backend) 
         "device.renew",
     ];
     let since = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
+        tick.tick().await;
         let actions: Vec<String> = audit_records(&suite, &admin)
             .await
             .into_iter()
@@ -352,7 +356,6 @@ async fn operators_cut_and_restore_a_terminal_within_a_second(backend: Backend) 
             since.elapsed() < DEADLINE,
             "audit log lacks some of {wanted:?}: {actions:?}"
         );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -493,7 +496,9 @@ async fn wrong_codes_lock_until_an_operator_unlocks_and_attempts_are_audited_wit
 
     // Every attempt is in the central audit log, and no record holds a secret.
     let since = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
     let records = loop {
+        tick.tick().await;
         let records = audit_records(&suite, &admin).await;
         let attempts = records
             .iter()
@@ -506,7 +511,6 @@ async fn wrong_codes_lock_until_an_operator_unlocks_and_attempts_are_audited_wit
             since.elapsed() < DEADLINE,
             "attempts not audited: {records:?}"
         );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let mut secrets = vec![
         digits.clone(),
