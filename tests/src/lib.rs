@@ -23,6 +23,7 @@ pub mod admin;
 pub mod binaries;
 pub mod fleet;
 pub mod health;
+pub mod jpki;
 pub mod operators;
 
 const DAY: Duration = Duration::from_secs(86_400);
@@ -68,13 +69,29 @@ pub fn init_test_log() {
     });
 }
 
+/// Changes the proxy's and simulator's configuration; gets the suite's directory.
+pub type CustomizeFn =
+    Box<dyn FnOnce(&mut dev::ProxyConfig, &mut dev::OqsConfig, &std::path::Path) + Send>;
+
 /// How to start a suite.
-#[derive(Clone, Copy, Debug)]
 pub struct SuiteOptions {
     /// Where the services store.
     pub backend: Backend,
     /// Lifetime of the device certificates activation issues.
     pub certificate_lifetime: Duration,
+    /// Last-minute changes to the proxy's and simulator's configuration; the suite's
+    /// directory is passed for folders.
+    pub customize: Option<CustomizeFn>,
+}
+
+impl std::fmt::Debug for SuiteOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SuiteOptions")
+            .field("backend", &self.backend)
+            .field("certificate_lifetime", &self.certificate_lifetime)
+            .field("customize", &self.customize.is_some())
+            .finish()
+    }
 }
 
 impl Default for SuiteOptions {
@@ -82,6 +99,7 @@ impl Default for SuiteOptions {
         Self {
             backend: Backend::Sqlite,
             certificate_lifetime: DAY,
+            customize: None,
         }
     }
 }
@@ -164,6 +182,7 @@ impl Suite {
             .expect("bind 127.0.0.1:0 listeners");
         let account_db = fresh_database(options.backend).await;
         let activation_db = fresh_database(options.backend).await;
+        let proxy_db = fresh_database(options.backend).await;
         let pki = DevPki::in_memory().expect("make development CA");
         let device_ca = mynafleet_activation::DeviceCa::generate().expect("device CA");
         let stranger_ca =
@@ -185,12 +204,23 @@ impl Suite {
             databases: Databases {
                 account: account_db.url.clone(),
                 activation: activation_db.url.clone(),
+                eligibility_proxy: proxy_db.url.clone(),
             },
             clock: clock.clone(),
             device_ca: device_ca.clone(),
             certificate_lifetime: options.certificate_lifetime,
             account_keys: mynafleet_account::Keys::load_or_create(dir.path())
                 .expect("create account key files"),
+            challenge_key: mynafleet_kit::keys::SecretKey::generate().expect("challenge key"),
+            jpki_dir: jpki::fixture().ca_dir(),
+            customize: options.customize.map(|change| {
+                let path = dir.path().to_owned();
+                dev::Customize(Box::new(
+                    move |proxy: &mut dev::ProxyConfig, oqs: &mut dev::OqsConfig| {
+                        change(proxy, oqs, &path);
+                    },
+                ))
+            }),
         };
         let token = CancellationToken::new();
         let running = dev::start(setup, listeners, token.clone()).expect("start services");
@@ -205,7 +235,7 @@ impl Suite {
             token,
             running: Some(tokio::spawn(running.wait())),
             account_database_url: account_db.url.clone(),
-            _databases: vec![account_db, activation_db],
+            _databases: vec![account_db, activation_db, proxy_db],
             dir,
         };
         for target in Target::ALL {

@@ -455,5 +455,6 @@ fn record_to_pb(r: &OutboxRecord) -> audit_pb::AuditRecord {
         action_code: r.action_code.clone(),
         auth_method: r.auth_method.clone(),
         session_ref: String::new(),
+        detail: Default::default(),
     }
 }

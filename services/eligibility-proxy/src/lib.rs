@@ -5,15 +5,26 @@
 //!
 //! It reaches activation only through `client.rs`; it has no database yet.
 
+mod audit;
+mod challenge;
 mod client;
 mod config;
 mod error;
 mod gate;
 mod grpc;
+mod handoff;
+mod oqs;
+mod scope;
 mod status;
+mod store;
+mod upstream;
+mod verify;
 mod watch;
 
-pub use config::{Config, FileConfig};
+pub use config::{
+    Config, FileConfig, FileInterfaceConfig, HandoffConfig, ProxyKeys, TrustRoots, UpstreamConfig,
+    UpstreamKind, XmlEncoding,
+};
 pub use error::{Error, Result};
 
 use std::future::Future;

