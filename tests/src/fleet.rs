@@ -9,9 +9,13 @@ use mynafleet_kit::tls::ClientTls;
 use mynafleet_kit::tls::TlsIdentity;
 use mynafleet_proto::account::v1 as account_pb;
 use mynafleet_proto::activation::v1 as pb;
+use mynafleet_proto::agent::v1 as agent_pb;
 use mynafleet_proto::tonic::transport::Channel;
 use mynafleet_proto::tonic::{Response, Status};
 use std::time::Duration;
+
+/// What terminals change their generated password to.
+pub const DEVICE_PASSWORD: &str = "Uketsuke-Tanmatsu-2026";
 
 /// A fresh request id.
 pub fn rid() -> String {
@@ -203,5 +207,103 @@ pub fn activate_request(
         }),
         request_id: rid(),
         new_password: new_password.to_owned(),
+    }
+}
+
+/// A terminal that activated: its key and what activation answered (certificate, names).
+#[derive(Debug)]
+pub struct Terminal {
+    /// The device key.
+    pub key: DeviceKey,
+    /// Activation's reply.
+    pub reply: pb::ActivateResponse,
+}
+
+impl Terminal {
+    /// Returns a channel to `target` presenting this terminal's certificate.
+    pub fn channel(&self, suite: &Suite, target: Target) -> Channel {
+        suite.device_channel(target, &self.reply.certificate_pem, &self.key)
+    }
+
+    /// Returns an `AgentService` client at the proxy.
+    pub fn proxy(
+        &self,
+        suite: &Suite,
+    ) -> agent_pb::agent_service_client::AgentServiceClient<Channel> {
+        agent_pb::agent_service_client::AgentServiceClient::new(
+            self.channel(suite, Target::EligibilityProxy),
+        )
+    }
+
+    /// Calls WhoAmI at the proxy.
+    pub async fn who_am_i(&self, suite: &Suite) -> Result<agent_pb::WhoAmIResponse, Status> {
+        self.proxy(suite)
+            .who_am_i(agent_pb::WhoAmIRequest {})
+            .await
+            .map(Response::into_inner)
+    }
+
+    /// Renews the certificate with a fresh key.
+    pub async fn renew(&self, suite: &Suite) -> Result<pb::RenewResponse, Status> {
+        let fresh = DeviceKey::generate();
+        pb::activation_service_client::ActivationServiceClient::new(
+            self.channel(suite, Target::Activation),
+        )
+        .renew(pb::RenewRequest {
+            csr_der: fresh.csr_der,
+            facts: None,
+        })
+        .await
+        .map(Response::into_inner)
+    }
+}
+
+impl Suite {
+    /// Returns every record of `admin`'s organization in the central audit log.
+    pub async fn audit_records(
+        &self,
+        admin: &Operator,
+    ) -> Vec<mynafleet_proto::audit::v1::AuditRecord> {
+        let mut out = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = account_pb::audit_log_service_client::AuditLogServiceClient::new(
+                self.authed(&admin.token),
+            )
+            .list_audit_records(account_pb::ListAuditRecordsRequest {
+                parent: admin.organization.clone(),
+                page_size: 1000,
+                page_token: token,
+                action: String::new(),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("list audit records: {e:?}"))
+            .into_inner();
+            out.extend(page.records);
+            if page.next_page_token.is_empty() {
+                return out;
+            }
+            token = page.next_page_token;
+        }
+    }
+
+    /// Activates `account` with `code` the way a terminal does the first time: the generated
+    /// password is refused with PASSWORD_CHANGE_REQUIRED, then changed on the way.
+    pub async fn activate_terminal(&self, account: &TestAccount, code: &str) -> Terminal {
+        let key = DeviceKey::generate();
+        let first = self
+            .activate(activate_request(account, code, &key, ""))
+            .await
+            .expect_err("a generated password must be changed first");
+        assert_eq!(
+            mynafleet_kit::status::reason_of(&first).as_deref(),
+            Some("PASSWORD_CHANGE_REQUIRED"),
+            "a generated password must be changed before the certificate: {first:?}"
+        );
+        let reply = self
+            .activate(activate_request(account, code, &key, DEVICE_PASSWORD))
+            .await
+            .unwrap_or_else(|e| panic!("activate {}: {e:?}", account.account_id));
+        Terminal { key, reply }
     }
 }

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 pub mod admin;
 pub mod binaries;
+pub mod card;
 pub mod fleet;
 pub mod health;
 pub mod jpki;
@@ -306,6 +307,15 @@ impl Suite {
         }
         .lazy_channel(&self.url(target), Duration::from_secs(10))
         .expect("build channel")
+    }
+
+    /// Returns the identity the suite issued to service `name` ("e2e-tests", "activation").
+    pub fn service_identity(&self, name: &str) -> TlsIdentity {
+        self.services
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, id)| id.clone())
+            .unwrap_or_else(|| panic!("the suite issued no identity for service {name}"))
     }
 
     /// Stops every service and returns how they ended.

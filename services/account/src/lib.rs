@@ -48,6 +48,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             description: "create_portal",
             sql: include_str!("../migrations/sqlite/0002_create_portal.sql"),
         },
+        MigrationFile {
+            version: 3,
+            description: "add_audit_detail",
+            sql: include_str!("../migrations/sqlite/0003_add_audit_detail.sql"),
+        },
     ],
     postgres: &[
         MigrationFile {
@@ -59,6 +64,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             version: 2,
             description: "create_portal",
             sql: include_str!("../migrations/postgres/0002_create_portal.sql"),
+        },
+        MigrationFile {
+            version: 3,
+            description: "add_audit_detail",
+            sql: include_str!("../migrations/postgres/0003_add_audit_detail.sql"),
         },
     ],
 };

@@ -1,11 +1,13 @@
 //! Activation's audit records (DESIGN.md §3.7): written to the local `audit_outbox` in the
-//! same transaction as the change they record, then forwarded to the account service's
-//! central store by [`forward`] (idempotent by record id) and deleted.
+//! same transaction as the change they record (through `mynafleet_kit::outbox`), then
+//! forwarded to the account service's central store by [`crate::forward`] (idempotent by
+//! record id) and deleted.
 //!
 //! A record never holds an activation code, a password, a CSR or a certificate; an attempt
 //! is recorded by who tried, from where, and why it failed.
 
 use crate::error::Result;
+use mynafleet_kit::outbox::{self, OutboxRecord};
 use uuid::Uuid;
 
 /// The producer name of records written by this service.
@@ -159,32 +161,34 @@ impl AuditEntry {
     }
 }
 
+impl AuditEntry {
+    /// Returns the outbox row of this record.
+    pub(crate) fn to_record(&self) -> OutboxRecord {
+        OutboxRecord {
+            id: self.id.to_string(),
+            organization_id: self.organization_id.clone(),
+            time: self.time,
+            actor_kind: self.actor.kind.to_owned(),
+            actor: self.actor.name.clone(),
+            actor_role: self.actor.role.clone(),
+            auth_method: self.actor.auth_method.to_owned(),
+            action: self.action.to_owned(),
+            action_code: self.action_code.as_str().to_owned(),
+            clinic: self.clinic.clone(),
+            target: self.target.clone(),
+            outcome: self.outcome.as_str().to_owned(),
+            reason: self.reason.clone(),
+            source_address: self.meta.source_address.clone(),
+            request_id: self.meta.request_id.clone(),
+            traceparent: self.meta.traceparent.clone(),
+            ..OutboxRecord::default()
+        }
+    }
+}
+
 /// Writes `e` into the outbox on `conn` (the caller's transaction).
 pub(crate) async fn append(conn: &mut sqlx::AnyConnection, e: &AuditEntry) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_outbox (id, organization_id, time, actor_kind, actor, actor_role, \
-         auth_method, action, action_code, clinic, target, outcome, reason, source_address, \
-         request_id, traceparent) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-    )
-    .bind(e.id.to_string())
-    .bind(&e.organization_id)
-    .bind(e.time)
-    .bind(e.actor.kind)
-    .bind(&e.actor.name)
-    .bind(&e.actor.role)
-    .bind(e.actor.auth_method)
-    .bind(e.action)
-    .bind(e.action_code.as_str())
-    .bind(&e.clinic)
-    .bind(&e.target)
-    .bind(e.outcome.as_str())
-    .bind(&e.reason)
-    .bind(&e.meta.source_address)
-    .bind(&e.meta.request_id)
-    .bind(&e.meta.traceparent)
-    .execute(conn)
-    .await?;
+    outbox::insert(conn, &e.to_record()).await?;
     Ok(())
 }
 

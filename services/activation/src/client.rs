@@ -405,7 +405,10 @@ impl AccountClient {
 
     /// Hands audit records to the central store; returns how many were new.
     pub(crate) async fn ingest_audit(&self, records: &[OutboxRecord]) -> Result<i32> {
-        let records: Vec<audit_pb::AuditRecord> = records.iter().map(record_to_pb).collect();
+        let records: Vec<audit_pb::AuditRecord> = records
+            .iter()
+            .map(|r| r.to_pb(crate::audit::PRODUCER))
+            .collect();
         let answer = retry_unavailable(|| {
             let mut c = self.internal.clone();
             let req = pb::IngestAuditRecordsRequest {
@@ -417,44 +420,5 @@ impl AccountClient {
         answer
             .map(|r| r.into_inner().inserted)
             .map_err(Error::AccountUnavailable)
-    }
-}
-
-fn record_to_pb(r: &OutboxRecord) -> audit_pb::AuditRecord {
-    let t = mynafleet_kit::clock::from_micros(r.time);
-    audit_pb::AuditRecord {
-        id: r.id.clone(),
-        organization: if r.organization_id.is_empty() {
-            String::new()
-        } else {
-            format!("organizations/{}", r.organization_id)
-        },
-        time: Some(mynafleet_proto::prost_types::Timestamp {
-            seconds: t.unix_timestamp(),
-            nanos: i32::try_from(t.nanosecond()).unwrap_or(0),
-        }),
-        actor: r.actor.clone(),
-        action: r.action.clone(),
-        target: r.target.clone(),
-        outcome: match r.outcome.as_str() {
-            "success" => audit_pb::Outcome::Success,
-            "denied" => audit_pb::Outcome::Denied,
-            _ => audit_pb::Outcome::Failure,
-        }
-        .into(),
-        reason: r.reason.clone(),
-        patient_ref: String::new(),
-        patient_ref_key_id: String::new(),
-        traceparent: r.traceparent.clone(),
-        producer: crate::audit::PRODUCER.to_owned(),
-        actor_kind: r.actor_kind.clone(),
-        actor_role: r.actor_role.clone(),
-        clinic: r.clinic.clone(),
-        source_address: r.source_address.clone(),
-        request_id: r.request_id.clone(),
-        action_code: r.action_code.clone(),
-        auth_method: r.auth_method.clone(),
-        session_ref: String::new(),
-        detail: Default::default(),
     }
 }

@@ -267,17 +267,12 @@ impl From<Error> for Status {
             ),
             Error::CodeNotFound => r(Code::NotFound, "no activation code with that name"),
             Error::ActivationLocked { retry_after_secs } => {
-                let mut details = tonic_types::ErrorDetails::with_error_info(
-                    reason,
-                    DOMAIN,
-                    std::collections::HashMap::new(),
-                );
-                details.set_retry_info(Some(std::time::Duration::from_secs(retry_after_secs)));
-                use tonic_types::StatusExt as _;
-                Status::with_error_details(
+                mynafleet_kit::status::with_reason_and_retry(
                     Code::PermissionDenied,
+                    DOMAIN,
+                    reason,
                     "too many failed activations; an operator can unlock, or try again after the cool-down",
-                    details,
+                    std::time::Duration::from_secs(retry_after_secs),
                 )
             }
             Error::DeviceAlreadyActive => r(

@@ -44,6 +44,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             description: "create_activation",
             sql: include_str!("../migrations/sqlite/0002_create_activation.sql"),
         },
+        MigrationFile {
+            version: 3,
+            description: "add_audit_outbox_patient_refs",
+            sql: include_str!("../migrations/sqlite/0003_add_audit_outbox_patient_refs.sql"),
+        },
     ],
     postgres: &[
         MigrationFile {
@@ -55,6 +60,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             version: 2,
             description: "create_activation",
             sql: include_str!("../migrations/postgres/0002_create_activation.sql"),
+        },
+        MigrationFile {
+            version: 3,
+            description: "add_audit_outbox_patient_refs",
+            sql: include_str!("../migrations/postgres/0003_add_audit_outbox_patient_refs.sql"),
         },
     ],
 };

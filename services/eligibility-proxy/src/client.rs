@@ -1,13 +1,20 @@
-//! Outbound calls to activation's internal API: a device's status, and the device-status
-//! watch. The only module besides `grpc.rs` that imports `mynafleet_proto`; callers get
-//! domain answers ([`Known`], [`StatusChange`]), never prost types. It never caches and
-//! never decides a refusal.
+//! Outbound calls to activation's internal API (a device's status, the device-status watch)
+//! and to account's (a device account's scope, the account event stream, audit ingest).
+//! The only module besides `grpc.rs` that imports `mynafleet_proto`; callers get domain
+//! answers ([`Known`], [`StatusChange`], [`AccountScope`]), never prost types. It never
+//! caches and never decides a refusal.
 
 use crate::config::Config;
+use crate::scope::{AccountScope, Privilege, ScopeError, ScopeMessage, ScopeSource, WatchError};
 use crate::status::{DeviceStatus, Known, StatusChange};
+use account_pb::account_internal_service_client::AccountInternalServiceClient;
 use futures::Stream;
+use futures::StreamExt as _;
+use futures::stream::BoxStream;
 use mynafleet_kit::client::{TracedChannel, retry_unavailable, traced_channel};
+use mynafleet_kit::outbox::OutboxRecord;
 use mynafleet_kit::status::reason_of;
+use mynafleet_proto::account::v1 as account_pb;
 use mynafleet_proto::activation::v1 as pb;
 use mynafleet_proto::tonic::{self, Code};
 use pb::activation_internal_service_client::ActivationInternalServiceClient;
@@ -126,4 +133,120 @@ fn change_from_pb(c: &pb::DeviceStatusChange) -> Option<StatusChange> {
         device: c.device.clone(),
         known: known_from_pb(c),
     })
+}
+
+/// A lazily connecting client of account's `AccountInternalService`.
+#[derive(Clone, Debug)]
+pub(crate) struct AccountClient {
+    internal: AccountInternalServiceClient<TracedChannel>,
+}
+
+impl AccountClient {
+    /// Returns a client for `config.account_url`; nothing connects until the first call.
+    pub(crate) fn new(config: &Config) -> Result<Self, mynafleet_kit::tls::ChannelError> {
+        let channel = traced_channel(&config.client_tls, &config.account_url, config.call_timeout)?;
+        Ok(Self {
+            internal: AccountInternalServiceClient::new(channel),
+        })
+    }
+
+    /// Hands audit records to the central store; returns how many were new. UNAVAILABLE is
+    /// retried briefly; the forwarder retries the rest.
+    pub(crate) async fn ingest_audit(
+        &self,
+        records: &[OutboxRecord],
+    ) -> Result<i32, tonic::Status> {
+        let records: Vec<_> = records
+            .iter()
+            .map(|r| r.to_pb(crate::SERVICE_NAME))
+            .collect();
+        retry_unavailable(|| {
+            let mut c = self.internal.clone();
+            let req = account_pb::IngestAuditRecordsRequest {
+                records: records.clone(),
+            };
+            async move { c.ingest_audit_records(req).await }
+        })
+        .await
+        .map(|r| r.into_inner().inserted)
+    }
+}
+
+impl ScopeSource for AccountClient {
+    async fn scope(&self, account: &str) -> Result<AccountScope, ScopeError> {
+        let answer = retry_unavailable(|| {
+            let mut c = self.internal.clone();
+            let req = account_pb::GetDeviceAccountScopeRequest {
+                account: account.to_owned(),
+            };
+            async move { c.get_device_account_scope(req).await }
+        })
+        .await;
+        match answer {
+            Ok(r) => r
+                .into_inner()
+                .scope
+                .map(|s| scope_from_pb(&s))
+                .ok_or_else(|| ScopeError::Unavailable("account sent no scope".to_owned())),
+            Err(s) if s.code() == Code::NotFound => Err(ScopeError::NotFound),
+            Err(s) => Err(ScopeError::Unavailable(format!(
+                "{:?}: {}",
+                s.code(),
+                s.message()
+            ))),
+        }
+    }
+
+    async fn events(
+        &self,
+        resume_token: &str,
+    ) -> Result<BoxStream<'static, Result<ScopeMessage, WatchError>>, WatchError> {
+        let mut c = self.internal.clone();
+        let stream = c
+            .watch_account_events(account_pb::WatchAccountEventsRequest {
+                resume_token: resume_token.to_owned(),
+            })
+            .await
+            .map_err(watch_error)?
+            .into_inner();
+        Ok(stream
+            .map(|item| {
+                let m = item.map_err(watch_error)?;
+                Ok(ScopeMessage {
+                    scope: m
+                        .event
+                        .and_then(|e| e.scope)
+                        .filter(|s| !s.account.is_empty())
+                        .map(|s| scope_from_pb(&s)),
+                    resume_token: m.resume_token,
+                })
+            })
+            .boxed())
+    }
+}
+
+fn watch_error(s: tonic::Status) -> WatchError {
+    if reason_of(&s).as_deref() == Some("RESUME_TOKEN_INVALID") {
+        WatchError::ResumeTokenInvalid
+    } else {
+        WatchError::Failed(format!("{:?}: {}", s.code(), s.message()))
+    }
+}
+
+fn scope_from_pb(s: &account_pb::DeviceAccountScope) -> AccountScope {
+    let privilege = match s.privilege() {
+        account_pb::Privilege::General => Privilege::General,
+        account_pb::Privilege::MedicalInfo => Privilege::MedicalInformation,
+        account_pb::Privilege::Administrator => Privilege::Administrator,
+        account_pb::Privilege::Unspecified => Privilege::Other,
+    };
+    AccountScope {
+        account: s.account.clone(),
+        organization: s.organization.clone(),
+        clinic: s.clinic.clone(),
+        institution_code: s.institution_code.clone(),
+        privilege,
+        available: s.status() == account_pb::DeviceAccountStatus::Available,
+        home_visit: s.home_visit_enabled,
+    }
 }

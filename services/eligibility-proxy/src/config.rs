@@ -225,10 +225,10 @@ pub struct Peers {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyFiles {
-    /// The patient-reference key file (the account service's `[keys] reference`), 0600.
-    pub reference: PathBuf,
+    /// The patient-reference key file (the account service's `reference_key_file`), 0600.
+    pub reference_key_file: PathBuf,
     /// The challenge key file, 0600; shared by every proxy replica. Created when missing.
-    pub challenge: PathBuf,
+    pub challenge_key_file: PathBuf,
 }
 
 /// `[jpki]`.
@@ -421,8 +421,8 @@ impl FileConfig {
             clock: Clock::system(),
             production: self.server.production,
             keys: ProxyKeys {
-                reference: key(&self.keys.reference, false)?,
-                challenge: key(&self.keys.challenge, true)?,
+                reference: key(&self.keys.reference_key_file, false)?,
+                challenge: key(&self.keys.challenge_key_file, true)?,
             },
             trust: TrustRoots {
                 roots: read_pems(&self.jpki.roots)?,

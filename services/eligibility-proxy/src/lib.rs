@@ -7,6 +7,7 @@
 
 mod audit;
 mod challenge;
+mod check;
 mod client;
 mod config;
 mod error;
@@ -25,7 +26,6 @@ pub use config::{
     Config, FileConfig, FileInterfaceConfig, HandoffConfig, ProxyKeys, TrustRoots, UpstreamConfig,
     UpstreamKind, XmlEncoding,
 };
-pub use error::{Error, Result};
 
 use std::future::Future;
 
@@ -39,9 +39,19 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
+    let pool = store::connect(&config.database_url)
+        .await
+        .context("open the proxy database")?;
     let activation = client::ActivationClient::new(&config).context("build activation client")?;
+    let account = client::AccountClient::new(&config).context("build account client")?;
+    let trust = verify::TrustStore::new(&config.trust, config.production)
+        .context("read the JPKI trust roots")?;
+    let upstreams = upstream::Upstreams::from_config(&config).context("build the upstreams")?;
     let cache = status::StatusCache::new(config.status_max_age);
     let token = tokio_util::sync::CancellationToken::new();
+    // The store and the audit forwarder outlive the server: checks still being answered
+    // while it drains must get their records written.
+    let background = tokio_util::sync::CancellationToken::new();
     // A watch silent for twice the freshness bound is reopened; heartbeats come every 500 ms.
     let watcher = tokio::spawn(watch::run(
         activation.clone(),
@@ -49,24 +59,60 @@ pub async fn serve(
         config.status_max_age * 2,
         token.clone(),
     ));
+    let scopes = scope::Scopes::new(
+        account.clone(),
+        config.status_max_age * 2,
+        config.call_timeout,
+    );
+    let scope_watch = tokio::spawn(scopes.clone().run(token.clone()));
+    let store = store::Store::spawn(pool, background.clone());
+    let forwarder = audit::spawn_forwarder(store.pool().clone(), account, background.clone());
+    let pruner = tokio::spawn(store::run_pruner(
+        store.pool().clone(),
+        config.clock.clone(),
+        background.clone(),
+    ));
     let gate = gate::Gate::new(cache, activation);
+    let checker = check::Checker::new(
+        challenge::Challenges::new(
+            config.keys.challenge.clone(),
+            config.challenge_ttl,
+            config.clock.clone(),
+        ),
+        std::sync::Arc::new(trust),
+        upstreams,
+        scopes,
+        store,
+        handoff::Handoff::new(config.handoff.clone()),
+        config.clock.clone(),
+        config.keys.reference.clone(),
+    );
+    let eligibility = grpc::Eligibility::new(gate.clone(), std::sync::Arc::new(checker));
     let agents = grpc::Agents::new(
         gate,
         config.watch_heartbeat,
         config.clock.clone(),
         token.clone(),
     );
-    let (frame, routes) = grpc::frame(config.tls, agents);
+    let (frame, routes) = grpc::frame(config.tls, agents, eligibility);
     let stop = token.clone();
     let served = mynafleet_kit::grpc::serve(frame, routes, listener, async move {
         shutdown.await;
         stop.cancel();
     })
     .await;
-    // The server may also stop on its own (an error); the watch stops with it.
+    // The server may also stop on its own (an error); everything stops with it.
     token.cancel();
-    if let Err(e) = watcher.await {
-        tracing::warn!(error = %e, "device status watch task failed");
+    background.cancel();
+    for (name, task) in [
+        ("device status watch", watcher),
+        ("account scope watch", scope_watch),
+        ("audit forwarder", forwarder),
+        ("challenge pruner", pruner),
+    ] {
+        if let Err(e) = task.await {
+            tracing::warn!(error = %e, task = name, "background task failed");
+        }
     }
     served.context("serve eligibility-proxy")?;
     Ok(())

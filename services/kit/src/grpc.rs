@@ -109,3 +109,11 @@ pub async fn serve(
         .await
         .map_err(ServeError::Serve)
 }
+
+/// Returns the caller's IP address without the port (a terminal's source port changes with
+/// every connection, so counters and audit records name the address only).
+pub fn source_address<T>(req: &tonic::Request<T>) -> String {
+    req.remote_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
+}

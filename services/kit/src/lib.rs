@@ -15,6 +15,7 @@ pub mod grpc;
 pub mod guard;
 pub mod idempotency;
 pub mod keys;
+pub mod outbox;
 pub mod page;
 pub mod shutdown;
 pub mod status;

@@ -33,6 +33,19 @@ pub fn with_reason(code: Code, domain: &str, reason: &str, message: impl Into<St
     Status::with_error_details(code, message, details)
 }
 
+/// Returns a status with `code`, `ErrorInfo` and a `RetryInfo` saying when to try again.
+pub fn with_reason_and_retry(
+    code: Code,
+    domain: &str,
+    reason: &str,
+    message: &str,
+    retry_after: std::time::Duration,
+) -> Status {
+    let mut details = ErrorDetails::with_error_info(reason, domain, []);
+    details.set_retry_info(Some(retry_after));
+    Status::with_error_details(code, message, details)
+}
+
 /// Returns a status with `code`, `ErrorInfo` and a `BadRequest` naming the fields at fault.
 pub fn with_reason_and_fields(
     code: Code,

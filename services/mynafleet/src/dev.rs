@@ -115,7 +115,10 @@ pub struct Databases {
 
 /// Adjusts the proxy's and the simulator's configuration before they start (tests: upstream
 /// folders, hand-off, production mode, breaker timings).
-pub struct Customize(pub Box<dyn FnOnce(&mut ProxyConfig, &mut OqsConfig) + Send>);
+pub struct Customize(pub CustomizeFn);
+
+/// A change to the proxy's and the simulator's configuration.
+pub type CustomizeFn = Box<dyn FnOnce(&mut ProxyConfig, &mut OqsConfig) + Send>;
 
 impl std::fmt::Debug for Customize {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -224,6 +227,7 @@ pub fn start(
 
     let (tls, _) = server_tls(mynafleet_oqs_sim::SERVICE_NAME, false)?;
     let mut oqs = mynafleet_oqs_sim::Config::for_tests(tls, setup.jpki_dir.clone());
+    oqs.clock = setup.clock.clone();
     if let Some(Customize(change)) = setup.customize {
         change(&mut proxy, &mut oqs);
     }

@@ -1,5 +1,6 @@
 //! The simulator's configuration: plain data, built by the binary or by [`Config::for_tests`].
 
+use mynafleet_kit::clock::Clock;
 use mynafleet_kit::config::{ConfigError, ServerSection};
 use mynafleet_kit::tls::ServerTls;
 use serde::Deserialize;
@@ -20,6 +21,8 @@ pub struct Config {
     pub responders: Vec<Responder>,
     /// Latency and fault knobs at start (ConfigureFaults changes them at run time).
     pub faults: Faults,
+    /// Where "now" comes from: result timestamps and outage windows.
+    pub clock: Clock,
 }
 
 /// One OQS file-interface folder pair the simulator answers in.
@@ -81,6 +84,7 @@ impl Config {
             jpki_dir,
             responders: Vec::new(),
             faults: Faults::default(),
+            clock: Clock::system(),
         }
     }
 }
@@ -137,6 +141,7 @@ impl FileConfig {
                 .unwrap_or_else(|| PathBuf::from("jpki-test-ca")),
             responders: self.responders,
             faults: self.faults,
+            clock: Clock::system(),
         })
     }
 }

@@ -9,9 +9,11 @@ use mynafleet_proto::account::v1 as account_pb;
 use mynafleet_proto::activation::v1 as pb;
 use mynafleet_proto::agent::v1 as agent_pb;
 use mynafleet_proto::tonic::{Code, Status};
-use mynafleet_tests::fleet::{DeviceKey, TestAccount, activate_request, rid};
+use mynafleet_tests::fleet::{
+    DEVICE_PASSWORD, DeviceKey, Terminal, TestAccount, activate_request, rid,
+};
 use mynafleet_tests::operators::{Authed, Operator};
-use mynafleet_tests::{Backend, DEADLINE, Suite, SuiteOptions, Target};
+use mynafleet_tests::{Backend, DEADLINE, Suite, SuiteOptions};
 use pb::device_service_client::DeviceServiceClient;
 use std::time::{Duration, Instant};
 
@@ -25,8 +27,6 @@ mynafleet_tests::on_both_backends!(
 /// 機関コード of the MHLW worked example, and a second valid one.
 const CLINIC_A: &str = "3410712362";
 const CLINIC_B: &str = "1310112345";
-/// What terminals change their generated password to.
-const DEVICE_PASSWORD: &str = "Uketsuke-Tanmatsu-2026";
 
 fn devices(suite: &Suite, op: &Operator) -> DeviceServiceClient<Authed> {
     DeviceServiceClient::new(suite.activation_authed(op))
@@ -39,68 +39,6 @@ fn codes(
     pb::activation_code_service_client::ActivationCodeServiceClient::new(
         suite.activation_authed(op),
     )
-}
-
-/// A terminal that activated: its key, certificate and names.
-struct Terminal {
-    key: DeviceKey,
-    reply: pb::ActivateResponse,
-}
-
-impl Terminal {
-    fn proxy(
-        &self,
-        suite: &Suite,
-    ) -> agent_pb::agent_service_client::AgentServiceClient<
-        mynafleet_proto::tonic::transport::Channel,
-    > {
-        agent_pb::agent_service_client::AgentServiceClient::new(suite.device_channel(
-            Target::EligibilityProxy,
-            &self.reply.certificate_pem,
-            &self.key,
-        ))
-    }
-
-    async fn who_am_i(&self, suite: &Suite) -> Result<agent_pb::WhoAmIResponse, Status> {
-        self.proxy(suite)
-            .who_am_i(agent_pb::WhoAmIRequest {})
-            .await
-            .map(|r| r.into_inner())
-    }
-
-    async fn renew(&self, suite: &Suite) -> Result<pb::RenewResponse, Status> {
-        let fresh = DeviceKey::generate();
-        pb::activation_service_client::ActivationServiceClient::new(suite.device_channel(
-            Target::Activation,
-            &self.reply.certificate_pem,
-            &self.key,
-        ))
-        .renew(pb::RenewRequest {
-            csr_der: fresh.csr_der,
-            facts: None,
-        })
-        .await
-        .map(|r| r.into_inner())
-    }
-}
-
-/// Activates `account` with `code` through the flow B step (its password is generated).
-async fn activate(suite: &Suite, account: &TestAccount, code: &str) -> Terminal {
-    let key = DeviceKey::generate();
-    let first = suite
-        .activate(activate_request(account, code, &key, ""))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        reason_of(&first).as_deref(),
-        Some("PASSWORD_CHANGE_REQUIRED"),
-        "a generated password must be changed before the certificate: {first:?}"
-    );
-    let reply = suite
-        .activate(activate_request(account, code, &key, DEVICE_PASSWORD))
-        .await
-        .unwrap_or_else(|e| panic!("activate {}: {e:?}", account.account_id));
-    Terminal { key, reply }
 }
 
 /// Calls WhoAmI until it fails; returns the refusal and how long it took.
@@ -209,7 +147,7 @@ async fn operators_cut_and_restore_a_terminal_within_a_second(backend: Backend) 
             None => c,
         })
         .collect();
-    let t1 = activate(&suite, w1, &typed).await;
+    let t1 = suite.activate_terminal(w1, &typed).await;
     assert_eq!(t1.reply.account, w1.name);
     assert_eq!(t1.reply.institution_code, CLINIC_A);
     assert!(!t1.reply.server_ca_pem.is_empty() && !t1.reply.proxy_urls.is_empty());
@@ -291,7 +229,7 @@ async fn operators_cut_and_restore_a_terminal_within_a_second(backend: Backend) 
 
     // The account's 解除 cuts its device too.
     let w2 = &accounts[1];
-    let t2 = activate(&suite, w2, &w2.sheet_code).await;
+    let t2 = suite.activate_terminal(w2, &w2.sheet_code).await;
     accepted(&suite, &t2).await;
     let clinic = w2.name.split("/accounts/").next().unwrap().to_owned();
     let mut apps = account_pb::application_service_client::ApplicationServiceClient::new(
@@ -344,7 +282,8 @@ async fn operators_cut_and_restore_a_terminal_within_a_second(backend: Backend) 
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
         tick.tick().await;
-        let actions: Vec<String> = audit_records(&suite, &admin)
+        let actions: Vec<String> = suite
+            .audit_records(&admin)
             .await
             .into_iter()
             .map(|r| r.action)
@@ -356,33 +295,6 @@ async fn operators_cut_and_restore_a_terminal_within_a_second(backend: Backend) 
             since.elapsed() < DEADLINE,
             "audit log lacks some of {wanted:?}: {actions:?}"
         );
-    }
-}
-
-async fn audit_records(
-    suite: &Suite,
-    admin: &Operator,
-) -> Vec<mynafleet_proto::audit::v1::AuditRecord> {
-    let mut out = Vec::new();
-    let mut token = String::new();
-    loop {
-        let page = account_pb::audit_log_service_client::AuditLogServiceClient::new(
-            suite.authed(&admin.token),
-        )
-        .list_audit_records(account_pb::ListAuditRecordsRequest {
-            parent: admin.organization.clone(),
-            page_size: 1000,
-            page_token: token,
-            action: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-        out.extend(page.records);
-        if page.next_page_token.is_empty() {
-            return out;
-        }
-        token = page.next_page_token;
     }
 }
 
@@ -499,7 +411,7 @@ async fn wrong_codes_lock_until_an_operator_unlocks_and_attempts_are_audited_wit
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let records = loop {
         tick.tick().await;
-        let records = audit_records(&suite, &admin).await;
+        let records = suite.audit_records(&admin).await;
         let attempts = records
             .iter()
             .filter(|r| r.action == "activation.attempt" && r.reason == "CODE_MISMATCH")

@@ -41,7 +41,7 @@ fn to_pb(r: StoredRecord) -> audit_pb::AuditRecord {
         action_code: r.action_code,
         auth_method: r.auth_method,
         session_ref: r.session_ref,
-        detail: Default::default(),
+        detail: r.detail.into_iter().collect(),
     }
 }
 

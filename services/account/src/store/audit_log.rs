@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::organization::OrganizationId;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
+use std::collections::BTreeMap;
 
 /// One stored audit record, as written by `crate::audit::append`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,6 +52,8 @@ pub struct StoredRecord {
     pub patient_ref_key_id: String,
     /// W3C traceparent.
     pub traceparent: String,
+    /// FHIR entity.detail of a forwarded record (stored as a JSON object of strings).
+    pub detail: BTreeMap<String, String>,
 }
 
 /// Where the next page starts: after the record at (`time`, `id`) in newest-first order.
@@ -89,7 +92,7 @@ impl AuditPageToken {
 
 const COLUMNS: &str = "id, organization_id, time, producer, actor_kind, actor, actor_role, \
      auth_method, session_ref, action, action_code, clinic, target, outcome, reason, \
-     source_address, request_id, patient_ref, patient_ref_key_id, traceparent";
+     source_address, request_id, patient_ref, patient_ref_key_id, traceparent, detail";
 
 fn record(row: &AnyRow) -> Result<StoredRecord> {
     let s = |c: &str| row.try_get::<String, _>(c);
@@ -116,6 +119,7 @@ fn record(row: &AnyRow) -> Result<StoredRecord> {
         patient_ref: s("patient_ref")?,
         patient_ref_key_id: s("patient_ref_key_id")?,
         traceparent: s("traceparent")?,
+        detail: mynafleet_kit::outbox::detail_from_json(&s("detail")?)?,
     })
 }
 
@@ -163,7 +167,7 @@ pub async fn ingest(pool: &AnyPool, records: &[StoredRecord]) -> Result<u64> {
     for r in records {
         let done = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO audit_records ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) ON CONFLICT (id) DO NOTHING"
+             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) ON CONFLICT (id) DO NOTHING"
         )))
         .bind(&r.id)
         .bind(r.organization.map(|o| o.stored()))
@@ -185,6 +189,7 @@ pub async fn ingest(pool: &AnyPool, records: &[StoredRecord]) -> Result<u64> {
         .bind(&r.patient_ref)
         .bind(&r.patient_ref_key_id)
         .bind(&r.traceparent)
+        .bind(mynafleet_kit::outbox::detail_to_json(&r.detail))
         .execute(&mut *tx)
         .await?;
         inserted += done.rows_affected();

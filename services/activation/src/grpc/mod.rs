@@ -237,11 +237,9 @@ pub(crate) fn meta<T>(req: &Request<T>, request_id: &str) -> RequestMeta {
 }
 
 /// Returns the caller's IP address (without the port: the activation lock counts per
-/// address, and a terminal's source port changes with every connection).
+/// address).
 pub(crate) fn source_address<T>(req: &Request<T>) -> String {
-    req.remote_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
+    mynafleet_kit::grpc::source_address(req)
 }
 
 /// Parses an optional `request_id` (a UUID, or empty for none).

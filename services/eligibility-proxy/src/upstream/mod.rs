@@ -85,10 +85,8 @@ pub(crate) struct Registration {
 /// An upstream's answer.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Answer {
-    /// The parsed result.
+    /// The parsed result: the elements DOMAIN.md names, each value exactly as received.
     pub(crate) result: pb::QualificationResult,
-    /// The result file's bytes as received (file interface), kept beside the parsed values.
-    pub(crate) raw: Option<Vec<u8>>,
 }
 
 /// Why an upstream call failed.
@@ -160,6 +158,32 @@ pub(crate) struct Upstreams {
 }
 
 impl Upstreams {
+    /// Builds every configured adapter, each behind its guards.
+    pub(crate) fn from_config(
+        config: &crate::config::Config,
+    ) -> Result<Self, mynafleet_kit::tls::ChannelError> {
+        let build = |up: &crate::config::UpstreamConfig| -> Result<Arc<dyn Upstream>, _> {
+            let inner: Arc<dyn Upstream> = match &up.kind {
+                crate::config::UpstreamKind::Simulator { url } => {
+                    Arc::new(sim::SimUpstream::new(url, &config.client_tls, up.deadline)?)
+                }
+                crate::config::UpstreamKind::FileInterface(files) => {
+                    // A result is read when two reads three polls apart agree.
+                    Arc::new(
+                        file::FileUpstream::new(files.clone(), up.deadline)
+                            .with_stable_interval(files.poll_interval * 3),
+                    )
+                }
+            };
+            Ok(Arc::new(guard::Guarded::new(inner, up)))
+        };
+        let mut by_institution = HashMap::new();
+        for (code, up) in &config.upstreams {
+            by_institution.insert(code.clone(), build(up)?);
+        }
+        Ok(Self::new(build(&config.default_upstream)?, by_institution))
+    }
+
     /// Returns the set.
     pub(crate) fn new(
         default: Arc<dyn Upstream>,

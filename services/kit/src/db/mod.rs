@@ -2,7 +2,7 @@
 //! the owning service's migrations for that backend. SQLite runs in WAL mode with
 //! `synchronous=FULL`, so a commit is on disk when it returns.
 
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

@@ -6,7 +6,8 @@
 //!
 //! The My Number filter is not run here: producers run it at their own ingress, and these
 //! fields are mostly resource names whose UUIDs the filter would misread as digit runs. No
-//! field is rewritten beyond normalising the id's spelling.
+//! field is rewritten beyond normalising the id's spelling. `detail` (FHIR entity.detail) is
+//! kept as sent, within bounds on its size and key spelling.
 
 use crate::error::{Error, Result};
 use crate::organization::OrganizationId;
@@ -19,6 +20,10 @@ use mynafleet_proto::prost_types::Timestamp;
 pub(super) const MAX_RECORDS: usize = 500;
 /// The longest text field kept.
 const MAX_FIELD_BYTES: usize = 4096;
+/// The most `detail` entries one record may carry.
+const MAX_DETAIL_ENTRIES: usize = 32;
+/// The longest `detail` key.
+const MAX_DETAIL_KEY_BYTES: usize = 64;
 
 /// Returns microseconds since the epoch of a wire timestamp, if it is a valid one.
 fn micros(t: &Timestamp) -> Option<i64> {
@@ -120,6 +125,29 @@ fn record(
     if r.action.is_empty() {
         bad.push(FieldViolation::new(field("action"), "is required"));
     }
+    if r.detail.len() > MAX_DETAIL_ENTRIES {
+        bad.push(FieldViolation::new(
+            field("detail"),
+            format!("must have at most {MAX_DETAIL_ENTRIES} entries"),
+        ));
+    }
+    for (k, v) in &r.detail {
+        let key_ok = !k.is_empty()
+            && k.len() <= MAX_DETAIL_KEY_BYTES
+            && k.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !key_ok {
+            bad.push(FieldViolation::new(
+                field("detail"),
+                format!("keys must be a-z, 0-9 and _, at most {MAX_DETAIL_KEY_BYTES} bytes"),
+            ));
+        } else if v.len() > MAX_FIELD_BYTES {
+            bad.push(FieldViolation::new(
+                field(&format!("detail.{k}")),
+                format!("must have at most {MAX_FIELD_BYTES} bytes"),
+            ));
+        }
+    }
     if bad.len() > before {
         return None;
     }
@@ -144,6 +172,7 @@ fn record(
         patient_ref: r.patient_ref,
         patient_ref_key_id: r.patient_ref_key_id,
         traceparent: r.traceparent,
+        detail: r.detail.into_iter().collect(),
     })
 }
 

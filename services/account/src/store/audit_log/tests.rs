@@ -12,6 +12,7 @@ mynafleet_kit::store_conformance!(
     the_action_filter_and_the_organization_bound_the_list,
     ingest_is_idempotent_by_id_and_lists_with_the_organization,
     ingest_keeps_records_without_an_organization_out_of_every_list,
+    forwarded_detail_and_patient_references_are_listed_as_sent,
 );
 
 async fn org(pool: &AnyPool, name: &str) -> OrganizationId {
@@ -131,6 +132,7 @@ fn forwarded(org: Option<OrganizationId>, time: i64, action: &str) -> StoredReco
         patient_ref: String::new(),
         patient_ref_key_id: String::new(),
         traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
+        detail: BTreeMap::new(),
     }
 }
 
@@ -212,4 +214,27 @@ fn page_tokens_refuse_forgeries() {
             "{bad:?}"
         );
     }
+}
+
+async fn forwarded_detail_and_patient_references_are_listed_as_sent(pool: AnyPool) {
+    let o = org(&pool, "さくら医療グループ").await;
+    let mut r = forwarded(Some(o), 100, "eligibility.check_card");
+    r.producer = "eligibility-proxy".into();
+    r.patient_ref = "ab".repeat(32);
+    r.patient_ref_key_id = "0123456789ab".into();
+    r.detail = BTreeMap::from([
+        ("identity_method".to_owned(), "pin".to_owned()),
+        ("validity".to_owned(), "1".to_owned()),
+        ("reference_number_ref".to_owned(), "cd".repeat(32)),
+    ]);
+    assert_eq!(ingest(&pool, std::slice::from_ref(&r)).await.unwrap(), 1);
+    let (listed, _) = list(&pool, o, Some("eligibility.check_card"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(listed, [r]);
+    // The service's own records carry no detail.
+    let (own, _) = list(&pool, o, Some("organization.create"), None, 10)
+        .await
+        .unwrap();
+    assert!(own[0].detail.is_empty());
 }

@@ -120,3 +120,21 @@ fn batches_are_bounded_and_fields_too() {
         vec!["records[0].target"]
     );
 }
+
+#[test]
+fn detail_is_kept_as_sent_within_bounds() {
+    let mut r = good();
+    r.detail.insert("identity_method".into(), "pin".into());
+    r.detail.insert("validity".into(), "1".into());
+    let rows = records_from_pb("activation", vec![r]).unwrap();
+    assert_eq!(
+        rows[0].detail.get("identity_method").map(String::as_str),
+        Some("pin")
+    );
+    let mut bad_key = good();
+    bad_key.detail.insert("Not A Key".into(), "x".into());
+    let mut too_long = good();
+    too_long.detail.insert("note".into(), "x".repeat(5000));
+    let e = records_from_pb("activation", vec![bad_key, too_long]).unwrap_err();
+    assert_eq!(fields(e), ["records[0].detail", "records[1].detail.note"]);
+}

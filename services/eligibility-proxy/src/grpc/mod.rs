@@ -2,6 +2,10 @@
 //! passes the device gate first ([`crate::gate::Gate::check`]); nothing here decides a
 //! refusal or a status code itself.
 
+mod eligibility;
+
+pub(crate) use eligibility::Eligibility;
+
 use crate::error::Error;
 use crate::gate::{Admitted, Gate};
 use mynafleet_kit::auth::{AccessPolicy, Caller, CallerKind, DeviceIdentity};
@@ -18,6 +22,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 const AGENT_SERVICE: &str = "mynafleet.agent.v1.AgentService";
+const ELIGIBILITY_SERVICE: &str = "mynafleet.eligibility.v1.EligibilityService";
 
 /// What the agent API needs besides the gate.
 #[derive(Debug)]
@@ -46,23 +51,31 @@ impl Agents {
 }
 
 /// Returns the frame and routes of the proxy.
-pub(crate) fn frame(tls: ServerTls, agents: Agents) -> (Frame, tonic::service::Routes) {
-    let policy = AccessPolicy::new().allow(&format!("/{AGENT_SERVICE}/*"), &[CallerKind::Device]);
+pub(crate) fn frame(
+    tls: ServerTls,
+    agents: Agents,
+    eligibility: Eligibility,
+) -> (Frame, tonic::service::Routes) {
+    let policy = AccessPolicy::new()
+        .allow(&format!("/{AGENT_SERVICE}/*"), &[CallerKind::Device])
+        .allow(&format!("/{ELIGIBILITY_SERVICE}/*"), &[CallerKind::Device]);
     let frame = Frame {
         service: crate::SERVICE_NAME,
         tls,
         policy,
-        health_names: &[AGENT_SERVICE],
+        health_names: &[AGENT_SERVICE, ELIGIBILITY_SERVICE],
         descriptor_sets: &[mynafleet_proto::FILE_DESCRIPTOR_SET],
     };
-    (
-        frame,
-        tonic::service::Routes::new(AgentServiceServer::new(agents)),
-    )
+    let routes = tonic::service::Routes::new(AgentServiceServer::new(agents)).add_service(
+        mynafleet_proto::eligibility::v1::eligibility_service_server::EligibilityServiceServer::new(
+            eligibility,
+        ),
+    );
+    (frame, routes)
 }
 
 /// Returns the device identity the identity layer attached to `req`.
-fn device<T>(req: &Request<T>) -> Result<DeviceIdentity, Error> {
+pub(crate) fn device<T>(req: &Request<T>) -> Result<DeviceIdentity, Error> {
     match Caller::of(req) {
         Some(Caller::Device(d)) => Ok(d.clone()),
         // The access table admits only devices here.
