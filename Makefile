@@ -4,7 +4,7 @@
 #   make test   install what is missing, start PostgreSQL + pcscd, run every check
 #   make fmt    format the workspace
 #   make lint   rustfmt --check and clippy -D warnings
-#   make bench  (no benchmarks yet)
+#   make bench  (release build; card checks through the proxy vs direct oqs-sim)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -23,7 +23,7 @@ test:
 	bash scripts/test.sh
 
 bench:
-	@echo "no benchmarks exist yet; nothing to run"
+	cargo run --release -p mynafleet-tests --bin eligibility-bench -- --seconds 8 --rounds 3
 
 fmt:
 	cargo fmt --all

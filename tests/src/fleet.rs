@@ -10,6 +10,8 @@ use mynafleet_kit::tls::TlsIdentity;
 use mynafleet_proto::account::v1 as account_pb;
 use mynafleet_proto::activation::v1 as pb;
 use mynafleet_proto::agent::v1 as agent_pb;
+use mynafleet_proto::eligibility::v1 as eligibility_pb;
+use mynafleet_proto::oqs::v1 as oqs_pb;
 use mynafleet_proto::tonic::transport::Channel;
 use mynafleet_proto::tonic::{Response, Status};
 use std::time::Duration;
@@ -235,6 +237,41 @@ impl Terminal {
         )
     }
 
+    /// Returns an `EligibilityService` client at the proxy.
+    pub fn eligibility(
+        &self,
+        suite: &Suite,
+    ) -> eligibility_pb::eligibility_service_client::EligibilityServiceClient<Channel> {
+        eligibility_pb::eligibility_service_client::EligibilityServiceClient::new(
+            self.channel(suite, Target::EligibilityProxy),
+        )
+    }
+
+    /// Begins and completes a PIN check with `card`.
+    pub async fn pin_check(
+        &self,
+        suite: &Suite,
+        card: &crate::card::SoftwareCard,
+        consents: eligibility_pb::ConsentAnswers,
+    ) -> Result<eligibility_pb::CheckResult, Status> {
+        let begun = self
+            .eligibility(suite)
+            .begin_card_check(eligibility_pb::BeginCardCheckRequest {})
+            .await?
+            .into_inner();
+        self.eligibility(suite)
+            .complete_card_check(eligibility_pb::CompleteCardCheckRequest {
+                challenge_id: begun.challenge_id,
+                auth_certificate: card.certificate_der.clone(),
+                signature: card.sign(&begun.challenge),
+                identity_method: eligibility_pb::IdentityMethod::Pin as i32,
+                attesting_staff: String::new(),
+                consents: Some(consents),
+            })
+            .await
+            .map(|r| r.into_inner().check.expect("check in response"))
+    }
+
     /// Calls WhoAmI at the proxy.
     pub async fn who_am_i(&self, suite: &Suite) -> Result<agent_pb::WhoAmIResponse, Status> {
         self.proxy(suite)
@@ -259,6 +296,24 @@ impl Terminal {
 }
 
 impl Suite {
+    /// Returns an oqs-sim client speaking as a service.
+    pub fn oqs(&self) -> oqs_pb::oqs_service_client::OqsServiceClient<Channel> {
+        oqs_pb::oqs_service_client::OqsServiceClient::new(
+            self.channel(Target::OqsSim, As::Service("e2e-tests")),
+        )
+    }
+
+    /// Returns simulated person `index` (docs/oqs-sim.md lists the well-known ones).
+    pub async fn person(&self, index: u32) -> oqs_pb::Person {
+        self.oqs()
+            .get_person(oqs_pb::GetPersonRequest { index })
+            .await
+            .unwrap_or_else(|e| panic!("get person {index}: {e:?}"))
+            .into_inner()
+            .person
+            .expect("person in response")
+    }
+
     /// Returns every record of `admin`'s organization in the central audit log.
     pub async fn audit_records(
         &self,

@@ -14,7 +14,7 @@ use mynafleet_tests::card::SoftwareCard;
 use mynafleet_tests::fleet::{Terminal, TestClinic};
 use mynafleet_tests::jpki::{CardOptions, fixture};
 use mynafleet_tests::operators::Operator;
-use mynafleet_tests::{As, Backend, DEADLINE, Suite, SuiteOptions, Target};
+use mynafleet_tests::{Backend, DEADLINE, Suite, SuiteOptions};
 use pb::eligibility_service_client::EligibilityServiceClient;
 use std::time::{Duration, Instant};
 
@@ -59,23 +59,7 @@ async fn desk(
 }
 
 fn eligibility(suite: &Suite, t: &Terminal) -> EligibilityServiceClient<Channel> {
-    EligibilityServiceClient::new(t.channel(suite, Target::EligibilityProxy))
-}
-
-fn oqs(suite: &Suite) -> oqs_pb::oqs_service_client::OqsServiceClient<Channel> {
-    oqs_pb::oqs_service_client::OqsServiceClient::new(
-        suite.channel(Target::OqsSim, As::Service("e2e-tests")),
-    )
-}
-
-async fn person(suite: &Suite, index: u32) -> oqs_pb::Person {
-    oqs(suite)
-        .get_person(oqs_pb::GetPersonRequest { index })
-        .await
-        .unwrap_or_else(|e| panic!("get person {index}: {e:?}"))
-        .into_inner()
-        .person
-        .expect("person in response")
+    t.eligibility(suite)
 }
 
 async fn begin(suite: &Suite, t: &Terminal) -> pb::BeginCardCheckResponse {
@@ -119,8 +103,7 @@ async fn pin_check(
     card: &SoftwareCard,
     consents: pb::ConsentAnswers,
 ) -> Result<pb::CheckResult, Status> {
-    let begun = begin(suite, t).await;
-    complete(suite, t, pin_request(&begun, card, consents)).await
+    t.pin_check(suite, card, consents).await
 }
 
 #[track_caller]
@@ -144,7 +127,7 @@ async fn a_pin_check_returns_the_persons_qualification_and_is_audited_without_id
     )
     .await;
     // Person 0 is 有効, 本人, 8-digit insurer (docs/oqs-sim.md).
-    let p = person(&suite, 0).await;
+    let p = suite.person(0).await;
     let card = fixture().card(0, CardOptions::default());
     let check = pin_check(&suite, &d.terminal, &card, pb::ConsentAnswers::default())
         .await
@@ -336,7 +319,8 @@ async fn each_bad_card_or_challenge_is_refused_with_its_own_reason(backend: Back
 async fn a_general_account_never_receives_consent_fields(backend: Backend) {
     let suite = Suite::start_with(SuiteOptions::on(backend)).await;
     // The upstream sends the 閲覧同意 fields with every result.
-    oqs(&suite)
+    suite
+        .oqs()
         .configure_faults(oqs_pb::ConfigureFaultsRequest {
             inject_consent_fields: true,
             ..Default::default()

@@ -28,7 +28,10 @@ fn own_apis(target: Target) -> &'static [&'static str] {
             "mynafleet.activation.v1.DeviceService",
             "mynafleet.activation.v1.ActivationInternalService",
         ],
-        Target::EligibilityProxy => &["mynafleet.agent.v1.AgentService"],
+        Target::EligibilityProxy => &[
+            "mynafleet.agent.v1.AgentService",
+            "mynafleet.eligibility.v1.EligibilityService",
+        ],
         Target::OqsSim => &["mynafleet.oqs.v1.OqsService"],
     }
 }

@@ -12,27 +12,15 @@ use mynafleet_proto::account::v1 as account_pb;
 use mynafleet_proto::eligibility::v1 as pb;
 use mynafleet_proto::oqs::v1 as oqs_pb;
 use mynafleet_proto::tonic::Status;
-use mynafleet_proto::tonic::transport::Channel;
 use mynafleet_tests::fleet::Terminal;
 use mynafleet_tests::jpki::{CardOptions, fixture};
-use mynafleet_tests::{As, DEADLINE, Suite, SuiteOptions, Target};
-use pb::eligibility_service_client::EligibilityServiceClient;
+use mynafleet_tests::{DEADLINE, Suite, SuiteOptions};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Clinic A answers through a UTF-8 folder and hands off; clinic B through Shift_JIS.
 const CLINIC_A: &str = "3410712362";
 const CLINIC_B: &str = "1310112345";
-
-fn oqs(suite: &Suite) -> oqs_pb::oqs_service_client::OqsServiceClient<Channel> {
-    oqs_pb::oqs_service_client::OqsServiceClient::new(
-        suite.channel(Target::OqsSim, As::Service("e2e-tests")),
-    )
-}
-
-fn eligibility(suite: &Suite, t: &Terminal) -> EligibilityServiceClient<Channel> {
-    EligibilityServiceClient::new(t.channel(suite, Target::EligibilityProxy))
-}
 
 async fn terminal_at(suite: &Suite, code: &str, org: &str) -> Terminal {
     let admin = suite.org_admin(org, &format!("admin-{code}")).await;
@@ -42,16 +30,6 @@ async fn terminal_at(suite: &Suite, code: &str, org: &str) -> Terminal {
         .await;
     let code = suite.issue_code(&admin, &account).await;
     suite.activate_terminal(&account, &code).await
-}
-
-async fn person(suite: &Suite, index: u32) -> oqs_pb::Person {
-    oqs(suite)
-        .get_person(oqs_pb::GetPersonRequest { index })
-        .await
-        .unwrap_or_else(|e| panic!("get person {index}: {e:?}"))
-        .into_inner()
-        .person
-        .expect("person in response")
 }
 
 /// The numbers staff type from `p`'s card (the insurer number without the padding).
@@ -71,7 +49,7 @@ async fn by_numbers(
     t: &Terminal,
     req: pb::CheckByNumbersRequest,
 ) -> Result<pb::CheckResult, Status> {
-    eligibility(suite, t)
+    t.eligibility(suite)
         .check_by_numbers(req)
         .await
         .map(|r| r.into_inner().check.expect("check in response"))
@@ -154,7 +132,7 @@ async fn number_checks_go_through_the_oqs_folders_unchanged_and_are_handed_off()
     let a = terminal_at(&suite, CLINIC_A, "みどり会").await;
     let b = terminal_at(&suite, CLINIC_B, "あさひ会").await;
     // Person 1: 6-digit 国保 insurer, full-width 記号・番号 (docs/oqs-sim.md).
-    let p = person(&suite, 1).await;
+    let p = suite.person(1).await;
     assert!(p.insurer_number.starts_with("  "), "{p:?}");
     assert!(
         !p.insured_card_symbol.is_ascii(),
@@ -222,21 +200,9 @@ async fn number_checks_go_through_the_oqs_folders_unchanged_and_are_handed_off()
 
     // A card check cannot go over the file interface; the proxy says so.
     let card = fixture().card(0, CardOptions::default());
-    let begun = eligibility(&suite, &a)
-        .begin_card_check(pb::BeginCardCheckRequest {})
-        .await
-        .expect("begin")
-        .into_inner();
-    let refused = eligibility(&suite, &a)
-        .complete_card_check(pb::CompleteCardCheckRequest {
-            challenge_id: begun.challenge_id,
-            auth_certificate: card.certificate_der.clone(),
-            signature: card.sign(&begun.challenge),
-            identity_method: pb::IdentityMethod::Pin as i32,
-            ..Default::default()
-        })
-        .await
-        .map(|r| r.into_inner().check.expect("check"));
+    let refused = a
+        .pin_check(&suite, &card, pb::ConsentAnswers::default())
+        .await;
     assert_reason(&refused, "UPSTREAM_NOT_CAPABLE");
 
     // The terminal cannot process it: `.err` beside the request.
@@ -278,7 +244,7 @@ async fn an_upstream_outage_opens_the_breaker_and_it_closes_by_itself() {
     })
     .await;
     let t = terminal_at(&suite, CLINIC_A, "はなみずき会").await;
-    let p = person(&suite, 0).await;
+    let p = suite.person(0).await;
     by_numbers(&suite, &t, typed(&p))
         .await
         .expect("works before the outage");
@@ -287,7 +253,8 @@ async fn an_upstream_outage_opens_the_breaker_and_it_closes_by_itself() {
         outage: on,
         ..Default::default()
     };
-    oqs(&suite)
+    suite
+        .oqs()
         .configure_faults(outage(true))
         .await
         .expect("outage on");
@@ -313,7 +280,8 @@ async fn an_upstream_outage_opens_the_breaker_and_it_closes_by_itself() {
     );
 
     // The upstream comes back; the breaker closes by itself after a probe.
-    oqs(&suite)
+    suite
+        .oqs()
         .configure_faults(outage(false))
         .await
         .expect("outage off");
@@ -347,20 +315,8 @@ async fn test_roots_are_refused_in_production_mode() {
     .await;
     let t = terminal_at(&suite, CLINIC_A, "くすのき会").await;
     let card = fixture().card(0, CardOptions::default());
-    let begun = eligibility(&suite, &t)
-        .begin_card_check(pb::BeginCardCheckRequest {})
-        .await
-        .expect("begin")
-        .into_inner();
-    let refused = eligibility(&suite, &t)
-        .complete_card_check(pb::CompleteCardCheckRequest {
-            challenge_id: begun.challenge_id,
-            auth_certificate: card.certificate_der.clone(),
-            signature: card.sign(&begun.challenge),
-            identity_method: pb::IdentityMethod::Pin as i32,
-            ..Default::default()
-        })
-        .await
-        .map(|r| r.into_inner().check.expect("check"));
+    let refused = t
+        .pin_check(&suite, &card, pb::ConsentAnswers::default())
+        .await;
     assert_reason(&refused, "CERTIFICATE_TEST_ROOT_REFUSED");
 }

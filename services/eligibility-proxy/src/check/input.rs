@@ -23,6 +23,18 @@ pub(crate) struct Numbers {
     pub(crate) birthdate: String,
 }
 
+impl Numbers {
+    /// The patient these numbers name, for the keyed audit reference.
+    pub(crate) fn patient(&self) -> crate::audit::PatientKey {
+        crate::audit::PatientKey {
+            insurer: self.insurer_number.clone(),
+            symbol: self.symbol.clone(),
+            number: self.number.clone(),
+            branch: self.branch.clone(),
+        }
+    }
+}
+
 /// Fields as they arrived.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RawNumbers<'a> {

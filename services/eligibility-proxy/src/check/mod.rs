@@ -279,12 +279,7 @@ impl Checker {
         limit_consent: bool,
     ) -> Result<Checked, Error> {
         let mut audit = self.audit(CheckKind::Numbers, asker);
-        audit.patient = Some(PatientKey {
-            insurer: numbers.insurer_number.clone(),
-            symbol: numbers.symbol.clone(),
-            number: numbers.number.clone(),
-            branch: numbers.branch.clone(),
-        });
+        audit.patient = Some(numbers.patient());
         let outcome = async {
             let scope = self.scope(asker).await?;
             audit.scope(&scope);
@@ -346,12 +341,7 @@ impl Checker {
     ) -> Result<pb::RegisterReferenceNumberResponse, Error> {
         let mut audit = self.audit(CheckKind::Register, asker);
         audit.reference_number = Some(reference_number.clone());
-        audit.patient = Some(PatientKey {
-            insurer: numbers.insurer_number.clone(),
-            symbol: numbers.symbol.clone(),
-            number: numbers.number.clone(),
-            branch: numbers.branch.clone(),
-        });
+        audit.patient = Some(numbers.patient());
         let outcome = async {
             let scope = self.scope(asker).await?;
             audit.scope(&scope);
