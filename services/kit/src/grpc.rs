@@ -95,17 +95,21 @@ pub async fn serve(
         .trace_fn(move |req| crate::telemetry::server_span(service, req))
         .layer(CallerLayer::new(frame.policy, issuers))
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), async move {
-            shutdown.await;
-            reporter
-                .set_service_status("", ServingStatus::NotServing)
-                .await;
-            for name in names {
+        // Without TCP_NODELAY small gRPC frames wait for delayed ACKs (~40 ms per call).
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            async move {
+                shutdown.await;
                 reporter
-                    .set_service_status(*name, ServingStatus::NotServing)
+                    .set_service_status("", ServingStatus::NotServing)
                     .await;
-            }
-        })
+                for name in names {
+                    reporter
+                        .set_service_status(*name, ServingStatus::NotServing)
+                        .await;
+                }
+            },
+        )
         .await
         .map_err(ServeError::Serve)
 }
