@@ -68,14 +68,14 @@ pub(crate) struct Checked {
 /// Everything a check needs.
 #[derive(Debug)]
 pub(crate) struct Checker {
-    pub(crate) challenges: Challenges,
-    pub(crate) trust: Arc<TrustStore>,
-    pub(crate) upstreams: Upstreams,
-    pub(crate) scopes: Scopes,
-    pub(crate) store: Store,
-    pub(crate) handoff: Handoff,
-    pub(crate) clock: Clock,
-    pub(crate) keys: mynafleet_kit::keys::SecretKey,
+    challenges: Challenges,
+    trust: Arc<TrustStore>,
+    upstreams: Upstreams,
+    scopes: Scopes,
+    store: Store,
+    handoff: Handoff,
+    clock: Clock,
+    keys: mynafleet_kit::keys::SecretKey,
     sequence: AtomicU32,
 }
 
