@@ -17,6 +17,18 @@ const PROTOS: &[&str] = &[
     "mynafleet/agent/v1/agent.proto",
     "mynafleet/audit/v1/audit.proto",
     "mynafleet/oqs/v1/oqs.proto",
+    "mynafleet/terminal/v1/terminal.proto",
+];
+
+/// Packages whose server stubs only services compile (feature `server`).
+const SERVICE_PACKAGES: &[&str] = &[
+    "mynafleet.common.v1",
+    "mynafleet.account.v1",
+    "mynafleet.activation.v1",
+    "mynafleet.eligibility.v1",
+    "mynafleet.agent.v1",
+    "mynafleet.audit.v1",
+    "mynafleet.oqs.v1",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,8 +38,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out.join("mynafleet_descriptor.bin"),
         prost::Message::encode_to_vec(&fds),
     )?;
-    tonic_prost_build::configure()
-        .server_mod_attribute(".", r#"#[cfg(feature = "server")]"#)
+    let mut builder = tonic_prost_build::configure();
+    for package in SERVICE_PACKAGES {
+        builder = builder.server_mod_attribute(package, r#"#[cfg(feature = "server")]"#);
+    }
+    // The terminal API is the one server the agent runs (feature `terminal`).
+    builder
+        .server_mod_attribute(
+            "mynafleet.terminal.v1",
+            r#"#[cfg(any(feature = "server", feature = "terminal"))]"#,
+        )
         .compile_fds(fds)?;
     println!("cargo::rerun-if-changed=mynafleet");
     println!("cargo::rerun-if-changed=build.rs");

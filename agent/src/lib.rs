@@ -16,14 +16,17 @@
 //! an application other than the JPKI AP, never changes the process environment and does not
 //! depend on `mynafleet-kit`.
 
+pub mod card_thread;
 pub mod certificate;
 pub mod cli;
 mod client;
 pub mod enroll;
+pub mod event;
 pub mod facts;
 pub mod fingerprint;
 pub mod identity;
 pub mod jpki;
+pub mod outbox;
 pub mod pin;
 pub mod readers;
 pub mod reason;
@@ -32,6 +35,7 @@ pub mod server_url;
 pub mod state;
 pub mod status;
 pub mod transport;
+pub mod uplink;
 pub mod watch;
 
 pub use enroll::{ActivateParams, Activated, EnrollError, Trust, activate};

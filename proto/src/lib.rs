@@ -49,6 +49,10 @@ pub mod agent {
 pub mod audit {
     generated! { pub mod v1 = "mynafleet.audit.v1"; }
 }
+/// `mynafleet.terminal.v1`: the reader agent's loopback API for the front desk.
+pub mod terminal {
+    generated! { pub mod v1 = "mynafleet.terminal.v1"; }
+}
 /// `mynafleet.oqs.v1`: the OQS simulator's API.
 pub mod oqs {
     generated! { pub mod v1 = "mynafleet.oqs.v1"; }

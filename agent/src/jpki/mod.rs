@@ -9,6 +9,7 @@
 pub mod allow_list;
 mod apdu;
 mod card;
+mod ops;
 mod status;
 
 #[cfg(test)]
@@ -17,4 +18,5 @@ mod tests;
 pub use self::allow_list::Refusal;
 pub use self::apdu::{JPKI_AP_AID, select_jpki_ap};
 pub use self::card::{CardKind, JpkiCard, JpkiError, Response};
+pub use self::ops::{CardRead, Pin, PinCounter, PinFormatError, SignError, Signed, TokenKind};
 pub use self::status::StatusWord;

@@ -10,8 +10,10 @@ use std::fmt;
 use std::time::Duration;
 
 pub mod pcsc;
+pub mod watcher;
 
 pub use self::pcsc::{PcscCard, PcscContext, PcscTransaction};
+pub use self::watcher::{ReaderEvent, WatcherHandle, spawn_watcher};
 
 /// Sends one command APDU to a card and returns its complete response APDU (data, SW1, SW2).
 pub trait CardTransport {

@@ -7,6 +7,8 @@
 pub(crate) mod atomic;
 mod tsv;
 
+pub(crate) use tsv::render as copy_text;
+
 use crate::config::HandoffConfig;
 use crate::oqs::xml;
 use mynafleet_proto::eligibility::v1 as pb;

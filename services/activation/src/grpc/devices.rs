@@ -47,6 +47,8 @@ pub(super) fn device_to_pb(d: &Device) -> pb::Device {
         account: d.account_name(),
         status: status_to_pb(d.status).into(),
         key_fingerprint: d.key_fingerprint.clone(),
+        // Filled from the registry's presence columns (issue #6, being built).
+        presence: None,
         create_time: Some(ts(d.create_time)),
         last_seen_time: d.last_seen_time.map(ts),
         certificate_serial: d.certificate_serial.clone(),

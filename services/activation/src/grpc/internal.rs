@@ -187,6 +187,14 @@ impl ActivationInternalService for Api {
         tokio::spawn(self.clone().pump_status(after, at_head, tx));
         Ok(Response::new(ReceiverStream::new(rx)))
     }
+
+    async fn report_presence(
+        &self,
+        req: Request<pb::ReportPresenceRequest>,
+    ) -> Result<Response<pb::ReportPresenceResponse>, Status> {
+        require_service(&req)?;
+        Err(Status::unimplemented("presence reports are being built"))
+    }
 }
 
 #[cfg(test)]

@@ -44,7 +44,9 @@ fn timestamp(t: time::OffsetDateTime) -> mynafleet_proto::prost_types::Timestamp
 }
 
 fn to_pb(c: Checked) -> pb::CheckResult {
+    let copy_text = crate::handoff::copy_text(&c.result);
     pb::CheckResult {
+        copy_text,
         check_id: c.check_id,
         verdict: c.reading.verdict.into(),
         validity: c.reading.validity.into(),

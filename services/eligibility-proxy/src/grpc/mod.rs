@@ -93,6 +93,18 @@ fn timestamp(clock: &Clock) -> mynafleet_proto::prost_types::Timestamp {
 
 #[tonic::async_trait]
 impl AgentService for Agents {
+    type StreamEventsStream =
+        tokio_stream::wrappers::ReceiverStream<Result<pb::StreamEventsResponse, Status>>;
+
+    async fn stream_events(
+        &self,
+        req: Request<tonic::Streaming<pb::StreamEventsRequest>>,
+    ) -> Result<Response<Self::StreamEventsStream>, Status> {
+        let id = device(&req)?;
+        self.gate.check(&id).await?;
+        Err(Status::unimplemented("the event stream is being built"))
+    }
+
     type WatchDeviceStream =
         tokio_stream::wrappers::ReceiverStream<Result<pb::WatchDeviceResponse, Status>>;
 

@@ -13,7 +13,7 @@ use crate::oqs::codes::{
 use mynafleet_proto::eligibility::v1 as pb;
 
 /// Renders `result` (CRLF line ends, as Windows copies text).
-pub(super) fn render(result: &pb::QualificationResult) -> String {
+pub(crate) fn render(result: &pb::QualificationResult) -> String {
     let mut out = Lines(String::new());
     let validity = result
         .qualification_validity
