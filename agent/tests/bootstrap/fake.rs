@@ -318,6 +318,16 @@ impl AgentService for Api {
     }
 
     type WatchDeviceStream = WatchStream;
+    type StreamEventsStream =
+        Pin<Box<dyn Stream<Item = Result<agent_pb::StreamEventsResponse, Status>> + Send>>;
+
+    async fn stream_events(
+        &self,
+        _request: Request<tonic::Streaming<agent_pb::StreamEventsRequest>>,
+    ) -> Result<Response<Self::StreamEventsStream>, Status> {
+        // The bootstrap tests never open the event stream.
+        Err(Status::unimplemented("not part of the bootstrap fake"))
+    }
 
     async fn watch_device(
         &self,

@@ -69,6 +69,13 @@ struct Stand {
 
 #[tonic::async_trait]
 impl act::activation_internal_service_server::ActivationInternalService for Stand {
+    async fn report_presence(
+        &self,
+        _req: Request<act::ReportPresenceRequest>,
+    ) -> Result<Response<act::ReportPresenceResponse>, Status> {
+        Err(Status::unimplemented("not part of this stand-in"))
+    }
+
     async fn issue_activation_codes(
         &self,
         req: Request<act::IssueActivationCodesRequest>,
