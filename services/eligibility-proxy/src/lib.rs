@@ -15,6 +15,7 @@ mod gate;
 mod grpc;
 mod handoff;
 mod oqs;
+mod presence;
 mod scope;
 mod status;
 mod store;
@@ -88,8 +89,10 @@ pub async fn serve(
         config.keys.reference.clone(),
     );
     let eligibility = grpc::Eligibility::new(gate.clone(), std::sync::Arc::new(checker));
+    let presences = presence::Presences::default();
     let agents = grpc::Agents::new(
         gate,
+        presences,
         config.watch_heartbeat,
         config.clock.clone(),
         token.clone(),

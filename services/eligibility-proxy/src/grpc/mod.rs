@@ -28,6 +28,11 @@ const ELIGIBILITY_SERVICE: &str = "mynafleet.eligibility.v1.EligibilityService";
 #[derive(Debug)]
 pub(crate) struct Agents {
     gate: Gate,
+    #[allow(
+        dead_code,
+        reason = "skeleton: the event stream (issue 6) reports presence"
+    )]
+    presences: crate::presence::Presences,
     heartbeat: Duration,
     clock: Clock,
     shutdown: CancellationToken,
@@ -37,12 +42,14 @@ impl Agents {
     /// Returns the agent API over `gate`; its streams end when `shutdown` is cancelled.
     pub(crate) fn new(
         gate: Gate,
+        presences: crate::presence::Presences,
         heartbeat: Duration,
         clock: Clock,
         shutdown: CancellationToken,
     ) -> Self {
         Self {
             gate,
+            presences,
             heartbeat,
             clock,
             shutdown,
