@@ -32,6 +32,7 @@ pub mod readers;
 pub mod reason;
 pub mod renewal;
 pub mod server_url;
+pub mod session;
 pub mod state;
 pub mod status;
 pub mod transport;

@@ -25,7 +25,10 @@ pub mod card;
 pub mod fleet;
 pub mod health;
 pub mod jpki;
+pub mod late_proxy;
 pub mod operators;
+pub mod terminal_host;
+pub mod pcscd;
 
 const DAY: Duration = Duration::from_secs(86_400);
 /// How long a test waits for something that should happen at once.

@@ -4,7 +4,12 @@
 //! connection being open is the card being inserted (DOMAIN.md §8, TOOLCHAIN.md §8). Both
 //! directions frame each message as a 2-byte big-endian length and a payload. A 1-byte payload
 //! from vpcd is a control code (power off, power on, reset, get ATR; only get ATR is answered,
-//! with the ATR); a longer one is a command APDU, answered by [`Card::respond`].
+//! with the ATR); a longer one is a command APDU, answered by [`Card::transmit`].
+//!
+//! [`VpcdClient::insert`] runs a session on its own thread and [`Inserted::remove`] ends it,
+//! handing the same card back (PIN counters and APDU log included) to be inserted again, in
+//! either slot ([`DEFAULT_PORT`], [`SLOT_1_PORT`]). The card's removal quirk closes the
+//! connection mid-command; its delay quirk is applied here, before each APDU reply.
 //!
 //! The loop is a thin shell around the card: it never interprets APDUs, never prints, and
 //! turns malformed network data into [`VpcdError`] values instead of panicking.
@@ -13,8 +18,9 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
 
-use crate::card::Card;
+use crate::card::{Card, CardPulled};
 
 #[cfg(test)]
 mod tests;
@@ -24,6 +30,14 @@ pub const DEFAULT_HOST: &str = "127.0.0.1";
 
 /// vpcd's port for reader slot 0, "Virtual PCD 00 00" (channel `0x8C7B`).
 pub const DEFAULT_PORT: u16 = 35963;
+
+/// vpcd's port for reader slot 1, "Virtual PCD 00 01".
+pub const SLOT_1_PORT: u16 = 35964;
+
+/// Returns the port of vpcd reader slot `slot` on the default channel (35963 + slot).
+pub fn slot_port(slot: u16) -> u16 {
+    DEFAULT_PORT.saturating_add(slot)
+}
 
 const CONTROL_POWER_OFF: u8 = 0x00;
 const CONTROL_POWER_ON: u8 = 0x01;
@@ -56,6 +70,9 @@ pub enum VpcdError {
     /// vpcd sent a message with no payload, which the protocol does not define.
     #[error("vpcd sent an empty message")]
     EmptyMessage,
+    /// The thread answering for an inserted card panicked.
+    #[error("the card thread stopped unexpectedly")]
+    CardThread,
     /// A response does not fit the protocol's 2-byte length.
     #[error("response of {len} bytes does not fit vpcd's 2-byte length field")]
     ResponseTooLong {
@@ -109,18 +126,68 @@ impl VpcdClient {
         })
     }
 
-    /// Answers vpcd until it closes the connection or a [`Disconnect`] is used, then returns
-    /// the card (with its APDU log). Blocks the calling thread.
-    pub fn run(mut self) -> Result<Card, VpcdError> {
+    /// Answers vpcd until it closes the connection, a [`Disconnect`] is used or the card is
+    /// pulled, then returns the card (with its APDU log and PIN counters). Blocks the calling
+    /// thread.
+    pub fn run(self) -> Result<Card, VpcdError> {
+        self.run_session().map(|(card, _)| card)
+    }
+
+    /// Like [`VpcdClient::run`], also saying how the session ended.
+    pub fn run_session(mut self) -> Result<(Card, SessionEnd), VpcdError> {
         let result = serve(&mut self.stream, &mut self.card);
         match result {
-            Ok(()) => Ok(self.card),
+            Ok(SessionEnd::Pulled) => {
+                // Closing the socket is what vpcd reads as the card leaving the slot; an
+                // error here means the peer already went, which is the same outcome.
+                let _ = self.stream.shutdown(Shutdown::Both);
+                Ok((self.card, SessionEnd::Pulled))
+            }
+            Ok(SessionEnd::Closed) => Ok((self.card, SessionEnd::Closed)),
             // A local disconnect can interrupt a reply half-way; that is the requested end.
             Err(VpcdError::Io { .. }) if self.disconnect_requested.load(Ordering::SeqCst) => {
-                Ok(self.card)
+                Ok((self.card, SessionEnd::Closed))
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Connects `card` to vpcd at `host:port` and answers on a new thread: the card is in the
+    /// reader until [`Inserted::remove`] (or vpcd closing, or the removal quirk).
+    pub fn insert(host: &str, port: u16, card: Card) -> Result<Inserted, VpcdError> {
+        let client = Self::connect(host, port, card)?;
+        let disconnect = client.disconnect_handle()?;
+        let thread = thread::Builder::new()
+            .name(format!("card-sim-vpcd-{port}"))
+            .spawn(move || client.run_session())
+            .map_err(VpcdError::io("starting the card thread"))?;
+        Ok(Inserted { disconnect, thread })
+    }
+}
+
+/// A card inserted into a vpcd slot, answering on its own thread ([`VpcdClient::insert`]).
+#[derive(Debug)]
+pub struct Inserted {
+    disconnect: Disconnect,
+    thread: JoinHandle<Result<(Card, SessionEnd), VpcdError>>,
+}
+
+impl Inserted {
+    /// Returns whether the session already ended (vpcd closed, or the card was pulled).
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    /// Removes the card: closes the connection and returns the card with its counters and
+    /// log, ready to be inserted again.
+    pub fn remove(self) -> Result<Card, VpcdError> {
+        self.disconnect.disconnect()?;
+        self.wait().map(|(card, _)| card)
+    }
+
+    /// Waits for the session to end by itself (vpcd closing, or the removal quirk).
+    pub fn wait(self) -> Result<(Card, SessionEnd), VpcdError> {
+        self.thread.join().map_err(|_| VpcdError::CardThread)?
     }
 }
 
@@ -146,37 +213,66 @@ impl Disconnect {
     }
 }
 
-/// Answers framed vpcd messages on `stream` until it reaches end of file between messages.
-pub fn serve<S: Read + Write>(stream: &mut S, card: &mut Card) -> Result<(), VpcdError> {
+/// How a vpcd session ended without error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// vpcd closed the connection (or a [`Disconnect`] did).
+    Closed,
+    /// The card's removal quirk pulled it in the middle of a command.
+    Pulled,
+}
+
+/// Answers framed vpcd messages on `stream` until it reaches end of file between messages or
+/// the card is pulled. Waits [`Quirks::delay`](crate::card::Quirks::delay) before each APDU
+/// reply.
+pub fn serve<S: Read + Write>(stream: &mut S, card: &mut Card) -> Result<SessionEnd, VpcdError> {
     while let Some(message) = read_frame(stream)? {
-        if let Some(reply) = handle_message(card, &message)? {
-            write_frame(stream, &reply)?;
+        match handle_message(card, &message)? {
+            Handled::Reply(reply) => write_frame(stream, &reply)?,
+            Handled::Silent => {}
+            Handled::Pulled => return Ok(SessionEnd::Pulled),
         }
     }
-    Ok(())
+    Ok(SessionEnd::Closed)
+}
+
+/// What one vpcd message asks of the card.
+enum Handled {
+    Reply(Vec<u8>),
+    Silent,
+    Pulled,
 }
 
 /// Returns the reply to one vpcd message, if the protocol expects one.
-fn handle_message(card: &mut Card, message: &[u8]) -> Result<Option<Vec<u8>>, VpcdError> {
+fn handle_message(card: &mut Card, message: &[u8]) -> Result<Handled, VpcdError> {
     match message {
         [] => Err(VpcdError::EmptyMessage),
         [CONTROL_POWER_OFF] => {
             card.power_off();
-            Ok(None)
+            Ok(Handled::Silent)
         }
         [CONTROL_POWER_ON] => {
             card.power_on();
-            Ok(None)
+            Ok(Handled::Silent)
         }
         [CONTROL_RESET] => {
             card.reset();
-            Ok(None)
+            Ok(Handled::Silent)
         }
-        [CONTROL_GET_ATR] => Ok(Some(card.atr().to_vec())),
+        [CONTROL_GET_ATR] => Ok(Handled::Reply(card.atr().to_vec())),
         // vpcd 3.3 defines no other control code and waits for no reply to one; ignoring a
         // future code keeps the card inserted rather than failing a run over it.
-        [_] => Ok(None),
-        apdu => Ok(Some(card.respond(apdu))),
+        [_] => Ok(Handled::Silent),
+        apdu => Ok(match card.transmit(apdu) {
+            Ok(reply) => {
+                // Only APDUs are slow: presence polling (get ATR) stays prompt.
+                if let Some(delay) = card.quirks().delay {
+                    thread::sleep(delay);
+                }
+                Handled::Reply(reply)
+            }
+            Err(CardPulled) => Handled::Pulled,
+        }),
     }
 }
 

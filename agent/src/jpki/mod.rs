@@ -10,13 +10,19 @@ pub mod allow_list;
 mod apdu;
 mod card;
 mod ops;
+mod read;
 mod status;
 
 #[cfg(test)]
 mod tests;
 
 pub use self::allow_list::Refusal;
-pub use self::apdu::{JPKI_AP_AID, select_jpki_ap};
+pub use self::apdu::{
+    EF_AUTH_CA_CERTIFICATE, EF_AUTH_CERTIFICATE, EF_AUTH_KEY, EF_AUTH_PIN, EF_CERT_AVAILABILITY,
+    EF_TOKEN_INFO, JPKI_AP_AID, SHA256_DIGEST_INFO_LEN, SHA256_DIGEST_INFO_PREFIX, SecretApdu,
+    digest_info_sha256, get_response, last_command_indicator, read_binary, select_ef,
+    select_jpki_ap, sign, verify, verify_query,
+};
 pub use self::card::{CardKind, JpkiCard, JpkiError, Response};
 pub use self::ops::{CardRead, Pin, PinCounter, PinFormatError, SignError, Signed, TokenKind};
 pub use self::status::StatusWord;

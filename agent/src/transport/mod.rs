@@ -134,4 +134,32 @@ impl TransportError {
             TransportError::ServiceUnavailable | TransportError::ServiceStopped
         )
     }
+
+    /// Returns whether the card left the reader, or was reset, under the operation: the scan
+    /// ends cleanly and the next insert starts afresh.
+    pub fn card_gone(&self) -> bool {
+        matches!(
+            self,
+            TransportError::CardRemoved | TransportError::NoCard | TransportError::CardReset
+        )
+    }
+
+    /// Returns the machine-readable failure class a scan event carries.
+    pub fn class(&self) -> &'static str {
+        match self {
+            TransportError::ServiceUnavailable | TransportError::ServiceStopped => {
+                "PCSC_UNAVAILABLE"
+            }
+            TransportError::UnknownReader | TransportError::ReaderUnavailable => {
+                "READER_UNAVAILABLE"
+            }
+            TransportError::SharingViolation => "READER_BUSY",
+            TransportError::NoCard | TransportError::CardRemoved => "CARD_REMOVED",
+            TransportError::CardReset => "CARD_RESET",
+            TransportError::UnresponsiveCard => "CARD_UNRESPONSIVE",
+            TransportError::Cancelled
+            | TransportError::WaitTimedOut { .. }
+            | TransportError::Pcsc { .. } => "TRANSPORT_FAILED",
+        }
+    }
 }

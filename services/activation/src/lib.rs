@@ -17,6 +17,7 @@ mod device;
 mod error;
 mod forward;
 mod grpc;
+mod presence;
 mod registry;
 pub mod store;
 
@@ -49,6 +50,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             description: "add_audit_outbox_patient_refs",
             sql: include_str!("../migrations/sqlite/0003_add_audit_outbox_patient_refs.sql"),
         },
+        MigrationFile {
+            version: 4,
+            description: "create_device_presence",
+            sql: include_str!("../migrations/sqlite/0004_create_device_presence.sql"),
+        },
     ],
     postgres: &[
         MigrationFile {
@@ -65,6 +71,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             version: 3,
             description: "add_audit_outbox_patient_refs",
             sql: include_str!("../migrations/postgres/0003_add_audit_outbox_patient_refs.sql"),
+        },
+        MigrationFile {
+            version: 4,
+            description: "create_device_presence",
+            sql: include_str!("../migrations/postgres/0004_create_device_presence.sql"),
         },
     ],
 };

@@ -1,10 +1,11 @@
-//! Outbound calls to activation's internal API (a device's status, the device-status watch)
-//! and to account's (a device account's scope, the account event stream, audit ingest).
+//! Outbound calls to activation's internal API (a device's status, the device-status watch,
+//! presence reports for the fleet view) and to account's (a device account's scope, the account event stream, audit ingest).
 //! The only module besides `grpc.rs` that imports `mynafleet_proto`; callers get domain
 //! answers ([`Known`], [`StatusChange`], [`AccountScope`]), never prost types. It never
 //! caches and never decides a refusal.
 
 use crate::config::Config;
+use crate::presence::{PresenceSink, SendError, Stamped};
 use crate::scope::{AccountScope, Privilege, ScopeError, ScopeMessage, ScopeSource, WatchError};
 use crate::status::{DeviceStatus, Known, StatusChange};
 use account_pb::account_internal_service_client::AccountInternalServiceClient;
@@ -110,6 +111,67 @@ impl ActivationClient {
                 resume_token: m.resume_token,
             })
         }))
+    }
+}
+
+impl PresenceSink for ActivationClient {
+    /// Sends one `ReportPresence` within the channel's deadline. Unreachable, timed out or
+    /// overloaded is worth another try; a refusal (unknown device, malformed report, a peer
+    /// that does not know the call) is not.
+    async fn send(&self, device: &str, presence: &Stamped) -> Result<(), SendError> {
+        let mut c = self.internal.clone();
+        let r = &presence.report;
+        let req = pb::ReportPresenceRequest {
+            device: device.to_owned(),
+            presence: Some(pb::DevicePresence {
+                online: r.online,
+                readers: r
+                    .readers
+                    .iter()
+                    .map(|(name, card_present)| pb::DeviceReader {
+                        name: name.clone(),
+                        card_present: *card_present,
+                    })
+                    .collect(),
+                last_scan_time: r.last_scan_time.map(timestamp),
+                agent_version: r.agent_version.clone(),
+                report_time: Some(timestamp(presence.report_time)),
+                proxy: presence.proxy.clone(),
+            }),
+        };
+        match c.report_presence(req).await {
+            Ok(_) => Ok(()),
+            Err(s) => {
+                let why = format!("{:?}: {}", s.code(), s.message());
+                match s.code() {
+                    Code::Unavailable
+                    | Code::DeadlineExceeded
+                    | Code::ResourceExhausted
+                    | Code::Aborted
+                    | Code::Internal
+                    | Code::Unknown
+                    | Code::Cancelled => Err(SendError::Retry(why)),
+                    Code::Ok
+                    | Code::InvalidArgument
+                    | Code::NotFound
+                    | Code::AlreadyExists
+                    | Code::PermissionDenied
+                    | Code::FailedPrecondition
+                    | Code::OutOfRange
+                    | Code::Unimplemented
+                    | Code::DataLoss
+                    | Code::Unauthenticated => Err(SendError::Refused(why)),
+                }
+            }
+        }
+    }
+}
+
+/// Returns the wire form of a time.
+fn timestamp(t: time::OffsetDateTime) -> mynafleet_proto::prost_types::Timestamp {
+    mynafleet_proto::prost_types::Timestamp {
+        seconds: t.unix_timestamp(),
+        nanos: i32::try_from(t.nanosecond()).unwrap_or(0),
     }
 }
 

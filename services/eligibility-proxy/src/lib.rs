@@ -73,7 +73,7 @@ pub async fn serve(
         config.clock.clone(),
         background.clone(),
     ));
-    let gate = gate::Gate::new(cache, activation);
+    let gate = gate::Gate::new(cache, activation.clone());
     let checker = check::Checker::new(
         challenge::Challenges::new(
             config.keys.challenge.clone(),
@@ -89,7 +89,12 @@ pub async fn serve(
         config.keys.reference.clone(),
     );
     let eligibility = grpc::Eligibility::new(gate.clone(), std::sync::Arc::new(checker));
-    let presences = presence::Presences::default();
+    let (presences, presence_forwarder) = presence::Presences::spawn(
+        activation.clone(),
+        config.clock.clone(),
+        presence::instance_name(listener.local_addr().map_or(0, |a| a.port())),
+        background.clone(),
+    );
     let agents = grpc::Agents::new(
         gate,
         presences,
@@ -112,6 +117,7 @@ pub async fn serve(
         ("account scope watch", scope_watch),
         ("audit forwarder", forwarder),
         ("challenge pruner", pruner),
+        ("presence forwarder", presence_forwarder),
     ] {
         if let Err(e) = task.await {
             tracing::warn!(error = %e, task = name, "background task failed");

@@ -5,6 +5,7 @@ mod activation;
 mod admin_cli;
 mod agent;
 mod eligibility;
+mod events;
 mod foundation;
 mod organizations;
 mod portal;

@@ -1,9 +1,11 @@
 //! `DeviceService`: the device registry for operators (list, get, suspend, resume, revoke,
-//! replace) and for services (list and get). Each change locks the device row, asks
+//! replace) and for services (list and get); list and get show the presence proxies last
+//! reported (`super::presence`). Each change locks the device row, asks
 //! `crate::registry` whether it is allowed and writes it, its status event and its audit
 //! record in one transaction. It never issues certificates or codes itself: `ReplaceDevice`
 //! delegates to the code service's `replace_device`.
 
+use super::presence::presence_to_pb;
 use super::{Actor, Api, CallKey, canonical_uuid, hash_without_id, meta, ts};
 use crate::audit::{self, ActionCode, AuditEntry, Outcome};
 use crate::auth::Permission;
@@ -47,7 +49,7 @@ pub(super) fn device_to_pb(d: &Device) -> pb::Device {
         account: d.account_name(),
         status: status_to_pb(d.status).into(),
         key_fingerprint: d.key_fingerprint.clone(),
-        // Filled from the registry's presence columns (issue #6, being built).
+        // Kept apart from the device row; listings and look-ups add it (`with_presence`).
         presence: None,
         create_time: Some(ts(d.create_time)),
         last_seen_time: d.last_seen_time.map(ts),
@@ -70,6 +72,19 @@ pub(super) fn device_to_pb(d: &Device) -> pb::Device {
         },
         institution_code: d.institution_code.clone(),
     }
+}
+
+/// Returns the wire form of `devices` with the presence each one's agent last reported.
+async fn with_presence(pool: &sqlx::AnyPool, devices: &[Device]) -> Result<Vec<pb::Device>> {
+    let ids: Vec<String> = devices.iter().map(|d| d.id.clone()).collect();
+    let presences = store::presence::of_devices(pool, &ids).await?;
+    Ok(devices
+        .iter()
+        .map(|d| pb::Device {
+            presence: presences.get(&d.id).map(presence_to_pb),
+            ..device_to_pb(d)
+        })
+        .collect())
 }
 
 /// A parsed device name, `organizations/{org}/clinics/{clinic}/devices/{id}`.
@@ -346,7 +361,7 @@ impl pb::device_service_server::DeviceService for Api {
         )
         .await?;
         Ok(Response::new(pb::ListDevicesResponse {
-            devices: devices.iter().map(device_to_pb).collect(),
+            devices: with_presence(&self.pool, &devices).await?,
             next_page_token: next
                 .map(|last| mynafleet_kit::page::encode_token(PAGE_TAG, &last))
                 .unwrap_or_default(),
@@ -368,8 +383,12 @@ impl pb::device_service_server::DeviceService for Api {
         .await?;
         let device = name
             .check(store::devices::get_device(&self.pool, &name.organization, &name.id).await?)?;
+        let presence = store::presence::get(&self.pool, &device.id).await?;
         Ok(Response::new(pb::GetDeviceResponse {
-            device: Some(device_to_pb(&device)),
+            device: Some(pb::Device {
+                presence: presence.as_ref().map(presence_to_pb),
+                ..device_to_pb(&device)
+            }),
         }))
     }
 

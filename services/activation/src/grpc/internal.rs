@@ -1,7 +1,8 @@
 //! `ActivationInternalService`: what other MynaFleet services ask activation — the device
-//! status watch and look-up the eligibility proxies use, and code issue for the account
-//! service. Services only: the frame admits only internal-CA callers, and every handler
-//! checks again. It never changes a device.
+//! status watch and look-up the eligibility proxies use, code issue for the account
+//! service, and the presence reports proxies send for the fleet view (`super::presence`).
+//! Services only: the frame admits only internal-CA callers, and every handler checks again.
+//! It never changes a device's status.
 //!
 //! The watch replays `device_events` after the resume token, then polls the table every
 //! 200 ms and sends a heartbeat (no change, same token) when nothing was sent for 300 ms, so
@@ -193,7 +194,8 @@ impl ActivationInternalService for Api {
         req: Request<pb::ReportPresenceRequest>,
     ) -> Result<Response<pb::ReportPresenceResponse>, Status> {
         require_service(&req)?;
-        Err(Status::unimplemented("presence reports are being built"))
+        super::presence::report(self, req.get_ref()).await?;
+        Ok(Response::new(pb::ReportPresenceResponse {}))
     }
 }
 

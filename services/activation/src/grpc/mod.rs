@@ -6,6 +6,7 @@ mod activate;
 mod codes;
 mod devices;
 mod internal;
+mod presence;
 
 use crate::audit::{self, ActionCode, AuditActor, AuditEntry, Outcome, RequestMeta};
 use crate::auth::{OperatorCheck, Permission, Principal, role_allows};

@@ -8,6 +8,7 @@ pub mod devices;
 pub mod enroll;
 pub mod events;
 pub mod locks;
+pub mod presence;
 pub mod watch;
 
 use crate::error::{Error, Result};
