@@ -1,10 +1,11 @@
-//! The `mynafleet-agent` command line: `readers`, `activate`, `status` and `run`.
+//! The `mynafleet-agent` command line: `readers`, `activate`, `status`, `run` and `check`.
 //!
 //! Parses arguments, resolves the state directory, prompts for what is missing (only on a
 //! terminal) and calls the library; `main.rs` only sets up logging and calls [`execute`].
 //! Secrets read here go straight into zeroizing buffers and are never echoed or logged.
 
 mod activate;
+mod check;
 mod prompt;
 mod run;
 
@@ -21,6 +22,8 @@ use crate::state;
 use crate::transport::PcscContext;
 
 pub use self::activate::ActivateArgs;
+pub use self::check::CheckArgs;
+pub use self::run::RunArgs;
 
 /// MynaFleet reader agent.
 #[derive(Debug, Parser)]
@@ -49,8 +52,11 @@ pub enum Command {
     Activate(ActivateArgs),
     /// Prints this terminal's identity, servers and certificate expiry.
     Status,
-    /// Keeps the certificate renewed and watches the device's status until stopped.
-    Run,
+    /// Runs the agent until stopped: readers, scans, the event uplink, the terminal API,
+    /// certificate renewal and the device watch.
+    Run(RunArgs),
+    /// Does one card check through the running agent and prints the result.
+    Check(CheckArgs),
 }
 
 impl Cli {
@@ -58,8 +64,10 @@ impl Cli {
     /// one-shot commands print their results and log only warnings.
     pub fn default_log_level(&self) -> LevelFilter {
         match self.command {
-            Command::Run => LevelFilter::INFO,
-            Command::Readers | Command::Activate(_) | Command::Status => LevelFilter::WARN,
+            Command::Run(_) => LevelFilter::INFO,
+            Command::Readers | Command::Activate(_) | Command::Status | Command::Check(_) => {
+                LevelFilter::WARN
+            }
         }
     }
 }
@@ -73,7 +81,24 @@ pub fn execute(cli: Cli) -> ExitCode {
             state_dir(cli.state_dir).and_then(|dir| with_runtime(activate::run(dir, args)))
         }
         Command::Status => state_dir(cli.state_dir).and_then(print_status),
-        Command::Run => state_dir(cli.state_dir).and_then(|dir| with_runtime(run::run(dir))),
+        Command::Run(args) => {
+            state_dir(cli.state_dir).and_then(|dir| with_runtime(run::run(dir, args)))
+        }
+        Command::Check(args) => {
+            return match state_dir(cli.state_dir).and_then(|dir| {
+                tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(anyhow::Error::new)
+                    .map(|runtime| runtime.block_on(check::run(&dir, args)))
+            }) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("mynafleet-agent: {e:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

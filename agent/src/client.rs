@@ -1,8 +1,10 @@
 //! The agent's outbound gRPC edge: `ActivationService.Activate` / `Renew`,
-//! `AgentService.WatchDevice` and `EligibilityService.BeginCardCheck` / `CompleteCardCheck`. The only module of the identity side that imports
-//! `mynafleet_proto`; it turns wire messages into the agent's own values and statuses into
-//! [`CallError`]. It builds no channels (see [`crate::identity`]) and logs nothing, so the
-//! password and activation code it puts on the wire never reach a log.
+//! `AgentService.WatchDevice` and `EligibilityService.BeginCardCheck` / `CompleteCardCheck`.
+//! The only module of the identity and scan side that imports `mynafleet_proto`; it turns
+//! wire messages into the agent's own values ([`CheckAnswer`] keeps the proxy's result as
+//! received, for the terminal API) and statuses into [`CallError`]. It builds no channels
+//! (see [`crate::identity`]) and logs nothing, so the password, activation code, certificate
+//! and signature it puts on the wire never reach a log.
 
 use std::time::Duration;
 
@@ -349,7 +351,9 @@ impl CheckAnswer {
             Ok(elig_pb::QualificationValidity::NotFound) => "4".into(),
             Ok(elig_pb::QualificationValidity::Multiple) => "5".into(),
             Ok(elig_pb::QualificationValidity::ValidUnregistered) => "6".into(),
-            Ok(elig_pb::QualificationValidity::Other | elig_pb::QualificationValidity::Unspecified)
+            Ok(
+                elig_pb::QualificationValidity::Other | elig_pb::QualificationValidity::Unspecified,
+            )
             | Err(_) => self
                 .0
                 .result

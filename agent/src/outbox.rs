@@ -116,8 +116,12 @@ impl Outbox {
             .fetch_one(&pool)
             .await
             .map_err(db("reading the outbox id"))?;
-        let outbox_id: String = row.try_get("outbox_id").map_err(db("reading the outbox id"))?;
-        let next_seq: i64 = row.try_get("next_seq").map_err(db("reading the outbox id"))?;
+        let outbox_id: String = row
+            .try_get("outbox_id")
+            .map_err(db("reading the outbox id"))?;
+        let next_seq: i64 = row
+            .try_get("next_seq")
+            .map_err(db("reading the outbox id"))?;
         Ok(Self {
             pool,
             limits,
@@ -173,6 +177,15 @@ impl Outbox {
             .await
             .map_err(db("counting"))?;
         Ok(to_u64(pending))
+    }
+
+    /// Returns the seq the next appended event gets.
+    pub async fn next_seq(&self) -> Result<u64, OutboxError> {
+        let next: i64 = sqlx::query_scalar("SELECT next_seq FROM meta WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("reading the next seq"))?;
+        Ok(to_u64(next))
     }
 
     /// Returns how many routine events a full outbox has dropped since it was created.

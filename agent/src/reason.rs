@@ -1,8 +1,8 @@
 //! Human messages for the stable error reasons servers send in `google.rpc.ErrorInfo`.
 //!
-//! Every reason listed in `activation.proto`, `agent.proto` and `common.proto` has a message
-//! in English and Japanese that says what went wrong and what the person at the terminal can
-//! do about it. This module only maps names to text; it never sees the request that failed,
+//! Every reason listed in `activation.proto`, `agent.proto`, `eligibility.proto`,
+//! `terminal.proto` and `common.proto` has a message in English and Japanese that says what
+//! went wrong and what the person at the terminal can do about it. This module only maps names to text; it never sees the request that failed,
 //! so no message can carry a password or activation code.
 
 use std::fmt;
@@ -159,9 +159,135 @@ pub fn explain(reason: &str) -> Option<Explanation> {
             "the proxy is shutting down — reconnecting, to another proxy if there is one",
             "プロキシが停止中です。再接続します",
         ),
+        "STREAM_HELLO_REQUIRED" => say(
+            "the proxy expected the event stream to open with a hello — report this to your administrator",
+            "イベント送信の開始手順がプロキシに受け付けられませんでした。管理者に連絡してください",
+        ),
+        "EVENT_MALFORMED" => say(
+            "the proxy refused a malformed scan event — report this to your administrator",
+            "スキャンイベントの形式がプロキシに受け付けられませんでした。管理者に連絡してください",
+        ),
+        "EVENT_STORE_UNAVAILABLE" => say(
+            "the proxy could not store scan events — they stay on this terminal and are sent again",
+            "プロキシがスキャンイベントを保存できませんでした。端末に保持して再送します",
+        ),
         "DEVICE_STATUS_UNAVAILABLE" => say(
             "the proxy could not learn this terminal's status — try again shortly",
             "端末の状態を確認できませんでした。しばらくしてから再試行してください",
+        ),
+        // mynafleet.eligibility.v1: what the proxy says about a check.
+        "CHALLENGE_UNKNOWN" => say(
+            "the proxy did not issue this challenge — put the card on the reader again",
+            "照会用のチャレンジが不正です。カードを置き直してください",
+        ),
+        "CHALLENGE_EXPIRED" => say(
+            "the check took too long and its challenge expired — put the card on the reader again",
+            "時間切れです。カードを置き直してください",
+        ),
+        "CHALLENGE_REPLAYED" => say(
+            "this challenge was already used — put the card on the reader again",
+            "チャレンジは使用済みです。カードを置き直してください",
+        ),
+        "CHALLENGE_DEVICE_MISMATCH" => say(
+            "the challenge was issued to another terminal — put the card on the reader again",
+            "別の端末に発行されたチャレンジです。カードを置き直してください",
+        ),
+        "SIGNATURE_INVALID" => say(
+            "the card's signature did not verify — put the card on the reader again, or use visual mode",
+            "カードの署名を検証できませんでした。置き直すか目視確認を使ってください",
+        ),
+        "CERTIFICATE_MALFORMED" => say(
+            "the card's certificate cannot be read — use visual mode or check by insurance numbers",
+            "カードの証明書を読み取れません。目視確認または保険証番号で確認してください",
+        ),
+        "CERTIFICATE_UNTRUSTED" => say(
+            "the card's certificate is not from a trusted JPKI authority — check the card",
+            "カードの証明書が信頼できる発行元のものではありません",
+        ),
+        "CERTIFICATE_TEST_ROOT_REFUSED" => say(
+            "this is a test card, refused in production",
+            "テスト用カードは本番環境では使用できません",
+        ),
+        "CERTIFICATE_EXPIRED" => say(
+            "the card's certificate is expired or not yet valid — the holder must renew it at the municipal office",
+            "カードの電子証明書が有効期間外です。市区町村の窓口で更新が必要です",
+        ),
+        "STAFF_ATTESTATION_REQUIRED" => say(
+            "visual mode needs the staff member who compared the photo",
+            "目視確認には確認した職員の入力が必要です",
+        ),
+        "SIGNATURE_NOT_EXPECTED" => say(
+            "a visual check carries no signature — report this to your administrator",
+            "目視確認では署名は送信しません。管理者に連絡してください",
+        ),
+        "INSURER_NUMBER_INVALID" => say(
+            "the 保険者番号 must be 6 or 8 digits with a valid check digit",
+            "保険者番号が正しくありません",
+        ),
+        "ACCOUNT_SCOPE_UNAVAILABLE" => say(
+            "the proxy could not look up this terminal's account — try again shortly",
+            "アカウント情報を確認できませんでした。しばらくしてから再試行してください",
+        ),
+        "UPSTREAM_NOT_CAPABLE" => say(
+            "the clinic's eligibility connection cannot do this kind of check — ask your administrator",
+            "この医療機関の接続方式ではこの照会はできません。管理者に確認してください",
+        ),
+        "UPSTREAM_UNAVAILABLE" => say(
+            "the eligibility system did not answer — try again shortly",
+            "資格確認システムが応答しません。しばらくしてから再試行してください",
+        ),
+        "UPSTREAM_TIMEOUT" => say(
+            "the eligibility system did not answer in time — try again shortly",
+            "資格確認システムの応答が時間内にありませんでした。再試行してください",
+        ),
+        "UPSTREAM_CIRCUIT_OPEN" => say(
+            "the eligibility system failed repeatedly; checks pause briefly — try again in a moment",
+            "資格確認システムの障害が続いています。少し待ってから再試行してください",
+        ),
+        "UPSTREAM_REQUEST_REJECTED" => say(
+            "the eligibility system refused the request",
+            "資格確認システムが要求を受け付けませんでした",
+        ),
+        "UPSTREAM_ANSWER_INVALID" => say(
+            "the eligibility system's answer could not be read — try again or ask your administrator",
+            "資格確認システムの応答を読み取れませんでした",
+        ),
+        "REFERENCE_NUMBER_INVALID" => say(
+            "the 照会番号 must be 1–50 characters and not an individual number",
+            "照会番号が正しくありません",
+        ),
+        // mynafleet.terminal.v1: what the agent's terminal API refuses.
+        "TERMINAL_TOKEN_INVALID" => say(
+            "the terminal api token is missing or wrong — it is terminal.token in the agent's state dir",
+            "端末APIのトークンが違います（エージェントの状態ディレクトリの terminal.token）",
+        ),
+        "NO_SCAN_WAITING" => say(
+            "no card waits for a pin or visual check — put the card on the reader",
+            "暗証番号または目視確認を待っているカードがありません。カードを置いてください",
+        ),
+        "SCAN_MISMATCH" => say(
+            "the card on the reader changed — start again with the current card",
+            "カードが入れ替わりました。現在のカードでやり直してください",
+        ),
+        "PIN_MALFORMED" => say(
+            "the pin must be exactly 4 digits",
+            "暗証番号は4桁の数字です",
+        ),
+        "LAST_TRY_NOT_CONFIRMED" => say(
+            "one pin try is left and a wrong pin blocks the card — confirm the warning first, or use visual mode",
+            "暗証番号の残り回数は1回です。警告を確認してから入力するか目視確認を使ってください",
+        ),
+        "PIN_BLOCKED" => say(
+            "the card's pin is blocked; only the municipal office can unblock it — use visual mode",
+            "暗証番号がロックされています（解除は市区町村の窓口のみ）。目視確認を使ってください",
+        ),
+        "STAFF_ID_REQUIRED" => say(
+            "visual mode needs the attesting staff member",
+            "目視確認には確認した職員の入力が必要です",
+        ),
+        "SCAN_BUSY" => say(
+            "the card is already being checked — wait for the result",
+            "照会中です。結果をお待ちください",
         ),
         // mynafleet.common.v1: the plumbing every service shares.
         "REQUEST_ID_REUSED" => say(

@@ -27,8 +27,9 @@ pub mod health;
 pub mod jpki;
 pub mod late_proxy;
 pub mod operators;
-pub mod terminal_host;
 pub mod pcscd;
+pub mod terminal_api;
+pub mod terminal_host;
 
 const DAY: Duration = Duration::from_secs(86_400);
 /// How long a test waits for something that should happen at once.
@@ -268,6 +269,11 @@ impl Suite {
     /// Returns the account service's database URL.
     pub fn account_database_url(&self) -> &str {
         &self.account_database_url
+    }
+
+    /// Returns the eligibility proxy's database URL.
+    pub fn proxy_database_url(&self) -> &str {
+        &self._databases[2].url
     }
 
     /// Returns the internal CA certificate (PEM) that issued the servers' certificates.

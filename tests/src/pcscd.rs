@@ -66,7 +66,10 @@ impl PrivatePcscd {
 
     /// Returns the socket path clients use (`PCSCLITE_CSOCK_NAME`).
     pub fn socket(&self) -> PathBuf {
-        PathBuf::from(format!("/proc/{}/root/run/pcscd/pcscd.comm", self.shell.id()))
+        PathBuf::from(format!(
+            "/proc/{}/root/run/pcscd/pcscd.comm",
+            self.shell.id()
+        ))
     }
 
     /// Returns the running daemon's pid.

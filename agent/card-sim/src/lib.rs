@@ -16,7 +16,7 @@ pub mod cli;
 pub mod vpcd;
 
 pub use card::{
-    ApduLog, Application, BlockedAnswer, Card, CardPulled, CardSpec, Pin, PinCounter,
-    ProfileError, Quirks, Token,
+    ApduLog, Application, BlockedAnswer, Card, CardPulled, CardSpec, Pin, PinCounter, ProfileError,
+    Quirks, Token,
 };
 pub use vpcd::{Disconnect, Inserted, SessionEnd, VpcdClient, VpcdError};

@@ -1,58 +1,31 @@
 //! `mynafleet-card-sim`: command-line front of the virtual card. It only parses arguments,
-//! runs the library and reports the outcome; it never handles APDUs itself.
+//! runs the library (`mynafleet_card_sim::cli`) and reports the outcome; it never handles
+//! APDUs itself.
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use mynafleet_card_sim::Card;
-use mynafleet_card_sim::vpcd::{DEFAULT_HOST, DEFAULT_PORT, VpcdClient};
-
-/// A virtual My Number card for pcscd's vpcd driver.
-#[derive(Debug, Parser)]
-#[command(version)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Inserts the card into a vpcd reader slot until killed or vpcd closes the connection.
-    Vpcd {
-        /// Host vpcd listens on.
-        #[arg(long, default_value = DEFAULT_HOST)]
-        host: String,
-        /// vpcd port: 35963 is reader "Virtual PCD 00 00", 35964 is "Virtual PCD 00 01".
-        #[arg(long, default_value_t = DEFAULT_PORT)]
-        port: u16,
-        /// Which card to present.
-        #[arg(long, value_enum, default_value_t = Profile::MyNumber)]
-        card: Profile,
-    },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Profile {
-    /// A My Number card with all five applications.
-    MyNumber,
-    /// A card without any My Number application.
-    Foreign,
-}
+use clap::Parser;
+use mynafleet_card_sim::SessionEnd;
+use mynafleet_card_sim::cli::{Cli, Command, run_vpcd};
 
 fn main() -> ExitCode {
-    let Command::Vpcd { host, port, card } = Cli::parse().command;
-    let card = match card {
-        Profile::MyNumber => Card::my_number(),
-        Profile::Foreign => Card::foreign(),
-    };
-    let outcome = VpcdClient::connect(&host, port, card).and_then(|client| {
+    let Command::Vpcd(args) = Cli::parse().command;
+    let (host, port) = (args.host.clone(), args.port);
+    let outcome = run_vpcd(&args, || {
         eprintln!("mynafleet-card-sim: card inserted via vpcd at {host}:{port}");
-        client.run()
     });
     match outcome {
-        Ok(card) => {
-            let count = card.apdu_log().len();
-            eprintln!("mynafleet-card-sim: vpcd closed the connection after {count} apdus");
+        Ok(report) => {
+            let how = match report.end {
+                SessionEnd::Closed => "vpcd closed the connection",
+                SessionEnd::Pulled => "the card was pulled",
+            };
+            let count = report.apdus;
+            eprintln!("mynafleet-card-sim: {how} after {count} apdus");
+            if report.apdu_log_failed {
+                eprintln!("mynafleet-card-sim: writing the apdu log failed part-way");
+                return ExitCode::FAILURE;
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -181,14 +181,21 @@ impl Inserted {
     /// Removes the card: closes the connection and returns the card with its counters and
     /// log, ready to be inserted again.
     pub fn remove(self) -> Result<Card, VpcdError> {
-        self.disconnect.disconnect()?;
-        self.wait().map(|(card, _)| card)
+        let Self { disconnect, thread } = self;
+        disconnect.disconnect()?;
+        join(thread).map(|(card, _)| card)
     }
 
     /// Waits for the session to end by itself (vpcd closing, or the removal quirk).
     pub fn wait(self) -> Result<(Card, SessionEnd), VpcdError> {
-        self.thread.join().map_err(|_| VpcdError::CardThread)?
+        join(self.thread)
     }
+}
+
+fn join(
+    thread: JoinHandle<Result<(Card, SessionEnd), VpcdError>>,
+) -> Result<(Card, SessionEnd), VpcdError> {
+    thread.join().map_err(|_| VpcdError::CardThread)?
 }
 
 /// Closes a [`VpcdClient`]'s connection from another thread, which vpcd reads as card removal.

@@ -216,10 +216,10 @@ impl<T: CardTransport> JpkiCard<T> {
         resend: Resend,
     ) -> Result<Response, JpkiError> {
         let mut response = self.transmit(apdu)?;
-        if let (StatusWord::WrongLe(le), Resend::Allowed) = (response.status(), resend) {
-            if let Some(resent) = with_le(apdu, le) {
-                response = self.transmit(&resent)?;
-            }
+        if let (StatusWord::WrongLe(le), Resend::Allowed) = (response.status(), resend)
+            && let Some(resent) = with_le(apdu, le)
+        {
+            response = self.transmit(&resent)?;
         }
         let mut data = Vec::new();
         for _ in 0..MAX_EXCHANGE_ROUNDS {

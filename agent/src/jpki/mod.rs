@@ -14,7 +14,7 @@ mod read;
 mod status;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use self::allow_list::Refusal;
 pub use self::apdu::{

@@ -1,3 +1,7 @@
+pub(crate) mod fake;
+mod ops;
+mod read;
+
 use mynafleet_card_sim::Card;
 
 use super::allow_list::{Refusal, check};

@@ -12,7 +12,9 @@ fn security() -> Event {
 }
 
 async fn open(dir: &Path, max_events: u64) -> Outbox {
-    Outbox::open(dir, OutboxLimits { max_events }).await.unwrap()
+    Outbox::open(dir, OutboxLimits { max_events })
+        .await
+        .unwrap()
 }
 
 fn seqs(events: &[StoredEvent]) -> Vec<u64> {
@@ -41,7 +43,11 @@ async fn an_ack_deletes_up_to_its_seq_and_numbering_goes_on() {
         outbox.append(routine(n)).await.unwrap();
     }
     assert_eq!(outbox.ack(3).await.unwrap(), 3);
-    assert_eq!(outbox.ack(3).await.unwrap(), 0, "a repeated ack deletes nothing");
+    assert_eq!(
+        outbox.ack(3).await.unwrap(),
+        0,
+        "a repeated ack deletes nothing"
+    );
     assert_eq!(outbox.pending_count().await.unwrap(), 1);
     assert_eq!(outbox.append(routine(5)).await.unwrap(), 5);
     assert_eq!(seqs(&outbox.pending_after(0, 10).await.unwrap()), [4, 5]);
@@ -124,7 +130,11 @@ async fn a_full_outbox_drops_the_oldest_routine_events_only_and_says_so() {
     assert_eq!(outbox.append(routine(11)).await.unwrap(), 11);
     let left = outbox.pending_after(0, 100).await.unwrap();
     assert_eq!(seqs(&left), [1, 2, 5, 6, 7, 8, 9, 10, 11, 12]);
-    assert!(left[..2].iter().all(|e| e.event.kind == EventKind::PinRejected));
+    assert!(
+        left[..2]
+            .iter()
+            .all(|e| e.event.kind == EventKind::PinRejected)
+    );
     let report = &left[9].event;
     assert_eq!(report.kind, EventKind::EventsDropped);
     assert_eq!(report.dropped_events, 2);

@@ -2,7 +2,7 @@ use super::*;
 
 /// The reason lists of the protos this agent talks to, read at build time, so a reason added
 /// to a proto without a message here fails this test.
-const PROTOS: [(&str, &str); 3] = [
+const PROTOS: [(&str, &str); 5] = [
     (
         "activation.proto",
         include_str!("../../../proto/mynafleet/activation/v1/activation.proto"),
@@ -10,6 +10,14 @@ const PROTOS: [(&str, &str); 3] = [
     (
         "agent.proto",
         include_str!("../../../proto/mynafleet/agent/v1/agent.proto"),
+    ),
+    (
+        "eligibility.proto",
+        include_str!("../../../proto/mynafleet/eligibility/v1/eligibility.proto"),
+    ),
+    (
+        "terminal.proto",
+        include_str!("../../../proto/mynafleet/terminal/v1/terminal.proto"),
     ),
     (
         "common.proto",

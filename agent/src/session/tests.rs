@@ -1,6 +1,7 @@
 use time::macros::datetime;
 
 use super::*;
+use crate::jpki::TokenKind;
 
 const T0: OffsetDateTime = datetime!(2026-11-21 09:00:00 UTC);
 const READER: &str = "Virtual PCD 00 00";
@@ -94,7 +95,15 @@ fn phase(session: &Session) -> Option<Phase> {
 #[test]
 fn transitions_follow_the_table() {
     use Phase::*;
-    let cases: Vec<(&str, Vec<Input>, Input, Vec<&str>, Option<Phase>)> = vec![
+    // (name, inputs before, input, effects of the input, phase after)
+    type Case = (
+        &'static str,
+        Vec<Input>,
+        Input,
+        Vec<&'static str>,
+        Option<Phase>,
+    );
+    let cases: Vec<Case> = vec![
         (
             "attach",
             vec![],

@@ -12,8 +12,10 @@ use std::time::Duration;
 pub mod pcsc;
 pub mod watcher;
 
-pub use self::pcsc::{PcscCard, PcscContext, PcscTransaction};
-pub use self::watcher::{ReaderEvent, WatcherHandle, spawn_watcher};
+pub use self::pcsc::{PcscCard, PcscContext, PcscMonitor, PcscTransaction};
+pub use self::watcher::{
+    ReaderEvent, StatusMonitor, WatchConfig, WatcherHandle, spawn_watcher, spawn_watcher_with,
+};
 
 /// Sends one command APDU to a card and returns its complete response APDU (data, SW1, SW2).
 pub trait CardTransport {
@@ -24,6 +26,25 @@ pub trait CardTransport {
 impl<T: CardTransport + ?Sized> CardTransport for &mut T {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
         (**self).transmit(apdu)
+    }
+}
+
+/// A [`CardTransport`] made of a closure: how tests and in-memory setups put any card model
+/// (card-sim's `Card::respond`, a script) behind the trait.
+pub struct FnTransport<F>(pub F);
+
+impl<F> fmt::Debug for FnTransport<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FnTransport").finish_non_exhaustive()
+    }
+}
+
+impl<F> CardTransport for FnTransport<F>
+where
+    F: FnMut(&[u8]) -> Result<Vec<u8>, TransportError>,
+{
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        (self.0)(apdu)
     }
 }
 

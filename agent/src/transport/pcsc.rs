@@ -4,18 +4,23 @@
 //! reports what each slot holds and waits for slot changes with `SCardGetStatusChange` and a
 //! deadline, never by sleeping. [`PcscCard`] is a shared-mode connection to one card and a
 //! [`CardTransport`]; [`PcscTransaction`] is the same inside a PC/SC transaction, which is how
-//! card work runs (DOMAIN.md §10 rule 20). Every call blocks, so this module belongs on a thread
-//! of its own, never on an async worker. It never logs APDU payloads.
+//! card work runs (DOMAIN.md §10 rule 20). [`PcscMonitor`] is the reader watcher's view of
+//! the same calls ([`super::watcher::StatusMonitor`]). Every call blocks, so this module
+//! belongs on a thread of its own, never on an async worker. It never logs APDU payloads.
 
 use std::ffi::CString;
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ::pcsc::{
-    Card, Context, Error, MAX_BUFFER_SIZE, PNP_NOTIFICATION, Protocols, ReaderState, Scope,
-    ShareMode, State, Transaction,
+    Card, Context, Disposition, Error, MAX_BUFFER_SIZE, PNP_NOTIFICATION, Protocols, ReaderState,
+    Scope, ShareMode, State, Transaction,
 };
 
+use tracing::debug;
+
+use super::watcher::{Canceller, PNP_READER, Slot, StatusMonitor};
 use super::{CardTransport, ReaderStatus, SlotState, TransportError};
 
 /// How long a snapshot may wait for the resource manager. A snapshot asks with every slot
@@ -178,6 +183,16 @@ impl PcscCard {
     }
 }
 
+impl PcscCard {
+    /// Disconnects leaving the card as it is, for a card that already went away: a reset
+    /// would only fail.
+    pub fn disconnect_gone(self) {
+        if let Err((_, e)) = self.card.disconnect(Disposition::LeaveCard) {
+            debug!(error = %e, "disconnecting from a removed card failed");
+        }
+    }
+}
+
 impl CardTransport for PcscCard {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
         transmit(&self.card, apdu)
@@ -201,13 +216,118 @@ impl CardTransport for PcscTransaction<'_> {
     }
 }
 
+/// The reader watcher's PC/SC calls over pcscd. The context sits behind a lock only so that
+/// [`StatusMonitor::canceller`] can reach the current one from another thread; waits run on
+/// a clone of it (`Context` is a shared handle), so a cancel never waits for a wait to end.
+#[derive(Default)]
+pub struct PcscMonitor {
+    context: Arc<Mutex<Option<Context>>>,
+}
+
+impl fmt::Debug for PcscMonitor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PcscMonitor").finish_non_exhaustive()
+    }
+}
+
+impl PcscMonitor {
+    /// Returns a monitor with no context yet; the watcher establishes one.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn context(&self) -> Result<Context, TransportError> {
+        self.context
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or(TransportError::ServiceStopped)
+    }
+}
+
+impl StatusMonitor for PcscMonitor {
+    fn establish(&mut self) -> Result<(), TransportError> {
+        let mut current = self.context.lock().unwrap_or_else(PoisonError::into_inner);
+        // Drop the dead context first: its handle is no good to anyone (DOMAIN.md §7).
+        *current = None;
+        *current =
+            Some(Context::establish(Scope::User).map_err(map_error("establishing a context"))?);
+        Ok(())
+    }
+
+    fn list_readers(&mut self) -> Result<Vec<String>, TransportError> {
+        match self.context()?.list_readers_owned() {
+            Ok(names) => Ok(names
+                .iter()
+                .map(|name| name.to_string_lossy().into_owned())
+                .collect()),
+            Err(Error::NoReadersAvailable) => Ok(Vec::new()),
+            Err(e) => Err(map_error("listing readers")(e)),
+        }
+    }
+
+    fn get_status_change(
+        &mut self,
+        timeout: Duration,
+        slots: &mut [Slot],
+    ) -> Result<bool, TransportError> {
+        let context = self.context()?;
+        let mut states = slots
+            .iter()
+            .map(|slot| {
+                let name = if slot.name == PNP_READER {
+                    PNP_NOTIFICATION().to_owned()
+                } else {
+                    reader_cstring(&slot.name)?
+                };
+                Ok(ReaderState::new(
+                    name,
+                    State::from_bits_retain(slot.current.into()),
+                ))
+            })
+            .collect::<Result<Vec<_>, TransportError>>()?;
+        match context.get_status_change(timeout, &mut states) {
+            Ok(()) => {}
+            Err(Error::Timeout) => return Ok(false),
+            Err(e) => return Err(map_error("waiting for reader changes")(e)),
+        }
+        for (slot, state) in slots.iter_mut().zip(&states) {
+            // The event count rides in the upper 16 bits, which `State` does not keep.
+            slot.event = (state.event_state().bits() & 0xFFFF) as u32 | (state.event_count() << 16);
+            slot.atr = state.atr().to_vec();
+        }
+        Ok(true)
+    }
+
+    fn canceller(&self) -> Canceller {
+        let context = Arc::clone(&self.context);
+        Arc::new(move || {
+            if let Some(context) = context
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+            {
+                // Nothing to cancel is fine: the stop flag ends the loop at its next turn.
+                let _ = context.cancel();
+            }
+        })
+    }
+}
+
 /// Transmits a short APDU: responses of up to 256 data bytes plus the status word fit
 /// `MAX_BUFFER_SIZE`, and the agent sends no extended APDUs (DOMAIN.md §10 rule 3).
+///
+/// A card pulled in the middle of a command can come back as an empty response rather than
+/// an error (vpcd does this, before pcscd's presence poll notices the removal). A card that
+/// is there always answers at least SW1 SW2, so an answer without them is a removed card.
 fn transmit(card: &Card, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
     let mut buffer = [0u8; MAX_BUFFER_SIZE];
     let response = card
         .transmit(apdu, &mut buffer)
         .map_err(map_error("transmitting an apdu"))?;
+    if response.len() < 2 {
+        return Err(TransportError::CardRemoved);
+    }
     Ok(response.to_vec())
 }
 

@@ -78,6 +78,15 @@ pub(crate) enum Error {
     /// The proxy's database failed (the audit record could not be written: fail closed).
     #[error("store: {0}")]
     Store(String),
+    /// The first message of an event stream was not a hello.
+    #[error("event stream opened without a hello")]
+    StreamHelloRequired,
+    /// An event (or message) of an event stream is malformed; the stream ends.
+    #[error("malformed event: {0}")]
+    EventMalformed(String),
+    /// Events could not be written durably; the agent keeps and resends them.
+    #[error("event store unavailable: {0}")]
+    EventStoreUnavailable(String),
 }
 
 impl Error {
@@ -122,6 +131,9 @@ impl Error {
             Error::Upstream(UpstreamError::Rejected(_)) => "UPSTREAM_REQUEST_REJECTED",
             Error::Upstream(UpstreamError::Invalid(_)) => "UPSTREAM_ANSWER_INVALID",
             Error::Store(_) => "INTERNAL",
+            Error::StreamHelloRequired => "STREAM_HELLO_REQUIRED",
+            Error::EventMalformed(_) => "EVENT_MALFORMED",
+            Error::EventStoreUnavailable(_) => "EVENT_STORE_UNAVAILABLE",
         }
     }
 
@@ -194,6 +206,24 @@ impl From<Error> for Status {
                 "PROXY_SHUTTING_DOWN",
                 "the proxy is shutting down; reconnect",
             ),
+            Error::StreamHelloRequired => agent(
+                Code::InvalidArgument,
+                "STREAM_HELLO_REQUIRED",
+                "the first message of the event stream must be a hello",
+            ),
+            Error::EventMalformed(what) => agent(
+                Code::InvalidArgument,
+                "EVENT_MALFORMED",
+                &format!("{what}; the stream ends and nothing after it is stored"),
+            ),
+            Error::EventStoreUnavailable(cause) => {
+                tracing::warn!(error = %cause, "agent events not stored; the agent resends them");
+                agent(
+                    Code::Unavailable,
+                    "EVENT_STORE_UNAVAILABLE",
+                    "the proxy could not store events durably; send them again",
+                )
+            }
             e @ (Error::Fields(_)
             | Error::MyNumber(_)
             | Error::ReferenceNumber(_)
@@ -323,6 +353,9 @@ fn eligibility_status(e: Error) -> Status {
         | Error::DevicePending
         | Error::DeviceNotFound
         | Error::AccountMismatch
-        | Error::ShuttingDown => mynafleet_kit::status::internal(),
+        | Error::ShuttingDown
+        | Error::StreamHelloRequired
+        | Error::EventMalformed(_)
+        | Error::EventStoreUnavailable(_) => mynafleet_kit::status::internal(),
     }
 }

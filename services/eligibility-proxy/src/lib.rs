@@ -11,6 +11,7 @@ mod check;
 mod client;
 mod config;
 mod error;
+mod events;
 mod gate;
 mod grpc;
 mod handoff;
@@ -67,6 +68,7 @@ pub async fn serve(
     );
     let scope_watch = tokio::spawn(scopes.clone().run(token.clone()));
     let store = store::Store::spawn(pool, background.clone());
+    let event_store = events::EventStore::spawn(store.pool().clone(), background.clone());
     let forwarder = audit::spawn_forwarder(store.pool().clone(), account, background.clone());
     let pruner = tokio::spawn(store::run_pruner(
         store.pool().clone(),
@@ -98,6 +100,7 @@ pub async fn serve(
     let agents = grpc::Agents::new(
         gate,
         presences,
+        event_store,
         config.watch_heartbeat,
         config.clock.clone(),
         token.clone(),

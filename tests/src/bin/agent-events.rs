@@ -47,7 +47,10 @@ async fn main() -> anyhow::Result<()> {
         std::future::pending::<()>(),
     ));
     let mut stdout = std::io::stdout();
-    let already = outbox.pending_count().await.context("count pending events")?;
+    let already = outbox
+        .pending_count()
+        .await
+        .context("count pending events")?;
     for n in already + 1..=args.total {
         let kind = if n % 2 == 1 {
             EventKind::CardInserted
@@ -65,7 +68,12 @@ async fn main() -> anyhow::Result<()> {
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     loop {
         tick.tick().await;
-        if outbox.pending_count().await.context("count pending events")? == 0 {
+        if outbox
+            .pending_count()
+            .await
+            .context("count pending events")?
+            == 0
+        {
             break;
         }
     }

@@ -67,7 +67,12 @@ async fn a_thousand_events_survive_sigkill_and_a_proxy_outage_and_arrive_exactly
 
     // Half way through, the process dies without a chance to flush anything.
     let mut writer = start_writer(state.path());
-    let seen = read_until(&mut writer, &format!("appended {}", TOTAL / 2), Duration::from_secs(60)).await;
+    let seen = read_until(
+        &mut writer,
+        &format!("appended {}", TOTAL / 2),
+        Duration::from_secs(60),
+    )
+    .await;
     writer.start_kill().expect("SIGKILL agent-events");
     let status = writer.wait().await.unwrap();
     assert!(!status.success(), "killed, not finished: {status}");
@@ -75,7 +80,12 @@ async fn a_thousand_events_survive_sigkill_and_a_proxy_outage_and_arrive_exactly
 
     // Started again, still with the proxy down: it writes the rest on top of what survived.
     let mut writer = start_writer(state.path());
-    let last = read_until(&mut writer, &format!("appended {TOTAL}"), Duration::from_secs(60)).await;
+    let last = read_until(
+        &mut writer,
+        &format!("appended {TOTAL}"),
+        Duration::from_secs(60),
+    )
+    .await;
     assert_eq!(last, TOTAL);
 
     // The proxy comes back; the agent drains its outbox into it.
@@ -87,18 +97,21 @@ async fn a_thousand_events_survive_sigkill_and_a_proxy_outage_and_arrive_exactly
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", proxy.database_path().display()))
         .await
         .expect("open the proxy's database");
-    let rows: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT seq, scan_id FROM agent_events WHERE device = ?1 ORDER BY seq",
-    )
-    .bind(&device)
-    .fetch_all(&pool)
-    .await
-    .expect("read the proxy's events");
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT seq, scan_id FROM agent_events WHERE device = ?1 ORDER BY seq")
+            .bind(&device)
+            .fetch_all(&pool)
+            .await
+            .expect("read the proxy's events");
     assert_eq!(rows.len() as u64, TOTAL, "every event arrived, once");
     for (i, (seq, scan_id)) in rows.iter().enumerate() {
         let n = i as i64 + 1;
         assert_eq!(*seq, n, "sequence numbers are 1..={TOTAL} without gaps");
-        assert_eq!(scan_id, &format!("load-{n}"), "event {n} is the one written {n}th");
+        assert_eq!(
+            scan_id,
+            &format!("load-{n}"),
+            "event {n} is the one written {n}th"
+        );
     }
     pool.close().await;
     proxy.stop().await;

@@ -9,6 +9,7 @@ mod events;
 mod foundation;
 mod organizations;
 mod portal;
+mod scan;
 mod secrets;
 mod serve;
 mod upstreams;

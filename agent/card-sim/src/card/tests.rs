@@ -1,4 +1,81 @@
+//! Card unit tests, one module per command family; helpers live here.
+
+mod log;
+mod quirks;
+mod read;
+mod sign;
+mod verify;
+
 use super::{Application, Card};
+
+/// Agent adapters move a card to a transport thread and may clone it.
+#[test]
+fn a_card_is_send_sync_and_clone() {
+    fn assert_traits<T: Send + Sync + Clone + 'static>() {}
+    assert_traits::<Card>();
+}
+
+/// The fixture profile's PIN (fixtures/profile/profile.toml).
+const PIN: &[u8; 4] = b"1234";
+
+/// Returns the status word at the end of a response.
+fn sw(response: &[u8]) -> u16 {
+    match response {
+        [.., sw1, sw2] => u16::from_be_bytes([*sw1, *sw2]),
+        _ => panic!("response without a status word: {response:02X?}"),
+    }
+}
+
+/// Returns the data before the status word.
+fn data(response: &[u8]) -> &[u8] {
+    &response[..response.len() - 2]
+}
+
+/// Parses `"00 A4 04 0C"`-style hex.
+fn hex(text: &str) -> Vec<u8> {
+    text.split_whitespace()
+        .map(|byte| u8::from_str_radix(byte, 16).unwrap())
+        .collect()
+}
+
+/// A fixture card with the JPKI AP selected.
+fn jpki_card() -> Card {
+    let mut card = Card::my_number();
+    assert_eq!(card.respond(&JPKI_SELECT), [0x90, 0x00]);
+    card
+}
+
+/// `00 B0 P1 P2 Le` with a 15-bit offset.
+fn read_binary(offset: u16, le: u8) -> Vec<u8> {
+    let [p1, p2] = offset.to_be_bytes();
+    vec![0x00, 0xB0, p1, p2, le]
+}
+
+/// `00 20 00 80 04 <pin>`.
+fn verify_pin(pin: &[u8]) -> Vec<u8> {
+    let mut apdu = vec![0x00, 0x20, 0x00, 0x80, u8::try_from(pin.len()).unwrap()];
+    apdu.extend_from_slice(pin);
+    apdu
+}
+
+/// Reads the current EF to its end in 256-byte chunks, as DOMAIN.md §1.5 describes.
+fn read_to_end(card: &mut Card) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let offset = u16::try_from(out.len()).unwrap();
+        let response = card.respond(&read_binary(offset, 0x00));
+        match sw(&response) {
+            0x9000 => {
+                out.extend_from_slice(data(&response));
+                if data(&response).len() < 256 {
+                    return out;
+                }
+            }
+            0x6B00 => return out,
+            other => panic!("read at {offset} answered {other:04X}"),
+        }
+    }
+}
 
 /// `00 A4 04 0C 0A <AID>`, written out from DOMAIN.md §1.5.
 fn select_aid(aid: &[u8]) -> Vec<u8> {
@@ -78,10 +155,39 @@ fn selects_jpki_elementary_files_only_inside_the_jpki_ap() {
 }
 
 #[test]
-fn elementary_files_of_other_applications_are_not_modelled() {
-    let mut card = Card::my_number();
-    card.respond(&select_aid(&Application::CardInfoInput.aid()));
-    assert_eq!(card.respond(&select_ef(0x0001)), [0x6A, 0x82]);
+fn other_applications_have_their_own_files() {
+    let cases: [(Application, &[u16], &[u16]); 4] = [
+        (
+            Application::CardInfoInput,
+            &[0x0001, 0x0002, 0x0011],
+            &[0x000A, 0x0018],
+        ),
+        (Application::CardFace, &[0x0001, 0x0002], &[0x000A]),
+        (Application::Juki, &[0x0001], &[0x000A]),
+        (Application::Common, &[0x0001], &[0x000A, 0x0018]),
+    ];
+    for (app, present, absent) in cases {
+        let mut card = Card::my_number();
+        assert_eq!(
+            card.respond(&select_aid(&app.aid())),
+            [0x90, 0x00],
+            "{app:?}"
+        );
+        for ef in present {
+            assert_eq!(
+                card.respond(&select_ef(*ef)),
+                [0x90, 0x00],
+                "{app:?} {ef:04X}"
+            );
+        }
+        for ef in absent {
+            assert_eq!(
+                card.respond(&select_ef(*ef)),
+                [0x6A, 0x82],
+                "{app:?} {ef:04X}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -131,7 +237,7 @@ fn refuses_unknown_instructions_and_classes() {
     let cases: [(&[u8], [u8; 2]); 7] = [
         (&[0x00, 0xCA, 0x5F, 0x51, 0x00], [0x6D, 0x00]), // GET DATA
         (&[0x00, 0x84, 0x00, 0x00, 0x08], [0x6D, 0x00]), // GET CHALLENGE
-        (&[0x80, 0xFC, 0x00, 0x00], [0x6D, 0x00]),       // proprietary class
+        (&[0x80, 0xCA, 0x00, 0x00], [0x6D, 0x00]),       // proprietary class
         (&[0xFF, 0xCA, 0x00, 0x00, 0x00], [0x6E, 0x00]), // reader pseudo-APDU
         (&[0xB0, 0xA4, 0x04, 0x0C], [0x6E, 0x00]),
         (&[0x01, 0xA4, 0x04, 0x0C], [0x68, 0x81]), // logical channel 1

@@ -1,3 +1,5 @@
+//! The vpcd loop over an in-memory connection: framing, control codes, errors, removal.
+
 use std::io::{self, Cursor, Read, Write};
 
 use super::{VpcdError, serve, write_frame};
@@ -131,4 +133,26 @@ fn refuses_to_frame_a_reply_longer_than_the_length_field() {
     );
     write_frame(&mut out, &vec![0u8; 65_535]).unwrap();
     assert_eq!(out[..2], [0xFF, 0xFF]);
+}
+
+#[test]
+fn a_pulled_card_ends_the_session_without_answering() {
+    const READ: [u8; 5] = [0x00, 0xB0, 0x00, 0x00, 0x00];
+    let mut stream = Duplex::with_frames(&[&JPKI_SELECT, &SELECT_EF_000A, &READ, &READ, &[0x04]]);
+    let quirks = crate::card::Quirks {
+        remove_after_reads: Some(1),
+        ..Default::default()
+    };
+    let mut card = Card::my_number().with_quirks(quirks);
+    assert_eq!(
+        serve(&mut stream, &mut card).unwrap(),
+        super::SessionEnd::Pulled
+    );
+    let replies = stream.replies();
+    assert_eq!(
+        replies.len(),
+        3,
+        "select, select, first read; the second is unanswered"
+    );
+    assert_eq!(card.apdu_log().len(), 4);
 }

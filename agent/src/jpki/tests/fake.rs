@@ -8,7 +8,7 @@ use crate::transport::{CardTransport, TransportError};
 
 /// How the fake answers a READ BINARY whose Le runs past the end of the EF.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Eof {
+pub(crate) enum Eof {
     /// The bytes up to the end with `9000`.
     Short,
     /// The bytes up to the end with `6282`.
@@ -17,34 +17,36 @@ pub(super) enum Eof {
     WrongLe,
 }
 
-pub(super) struct FakeCard {
-    pub(super) log: Vec<Vec<u8>>,
-    pub(super) files: HashMap<u16, Vec<u8>>,
-    pub(super) jpki: bool,
-    pub(super) tries: u8,
+pub(crate) struct FakeCard {
+    pub(crate) log: Vec<Vec<u8>>,
+    pub(crate) files: HashMap<u16, Vec<u8>>,
+    pub(crate) jpki: bool,
+    pub(crate) tries: u8,
     /// What VERIFY answers once the counter is at 0: `63C0` or `6984` (DOMAIN.md §1.5).
-    pub(super) blocked_sw: [u8; 2],
+    pub(crate) blocked_sw: [u8; 2],
     /// Answer of the empty VERIFY instead of the counter, when set.
-    pub(super) query_override: Option<[u8; 2]>,
-    pub(super) pin: [u8; 4],
-    pub(super) eof: Eof,
+    pub(crate) query_override: Option<[u8; 2]>,
+    pub(crate) pin: [u8; 4],
+    pub(crate) eof: Eof,
     /// Answer every response with data as `61xx`, to be fetched with GET RESPONSE.
-    pub(super) chain: bool,
+    pub(crate) chain: bool,
+    /// Fail with `CardRemoved` once this many APDUs reached the card.
+    pub(crate) remove_after: Option<usize>,
     current: Option<u16>,
     verified: bool,
     pending: Vec<u8>,
 }
 
-pub(super) const PIN: &str = "1234";
+pub(crate) const PIN: &str = "1234";
 
 impl FakeCard {
     /// A physical card (`JPKIAPICCTOKEN2`) with both certificates and an auth certificate of
     /// `cert_len` bytes.
-    pub(super) fn card(cert_len: usize) -> Self {
+    pub(crate) fn card(cert_len: usize) -> Self {
         Self::with_label(b"JPKIAPICCTOKEN2", certificate(cert_len))
     }
 
-    pub(super) fn with_label(label: &[u8], auth_certificate: Vec<u8>) -> Self {
+    pub(crate) fn with_label(label: &[u8], auth_certificate: Vec<u8>) -> Self {
         let mut token_info = label.to_vec();
         token_info.resize(32, b' ');
         token_info.resize(160, 0x00);
@@ -66,6 +68,7 @@ impl FakeCard {
             pin: *b"1234",
             eof: Eof::Short,
             chain: false,
+            remove_after: None,
             current: None,
             verified: false,
             pending: Vec::new(),
@@ -73,12 +76,12 @@ impl FakeCard {
     }
 
     /// Returns the APDUs received with INS `ins`.
-    pub(super) fn sent(&self, ins: u8) -> Vec<&Vec<u8>> {
+    pub(crate) fn sent(&self, ins: u8) -> Vec<&Vec<u8>> {
         self.log.iter().filter(|apdu| apdu[1] == ins).collect()
     }
 
     /// Returns the VERIFY APDUs that carried a PIN.
-    pub(super) fn verifies_with_pin(&self) -> usize {
+    pub(crate) fn verifies_with_pin(&self) -> usize {
         self.sent(0x20).iter().filter(|apdu| apdu.len() > 4).count()
     }
 
@@ -180,9 +183,16 @@ impl FakeCard {
 
 impl CardTransport for FakeCard {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        if self.remove_after.is_some_and(|n| self.log.len() >= n) {
+            return Err(TransportError::CardRemoved);
+        }
         self.log.push(apdu.to_vec());
         let response = self.answer(apdu);
-        if self.chain && response.len() > 2 && response[response.len() - 2..] == [0x90, 0x00] {
+        if self.chain
+            && apdu[1] != 0xC0
+            && response.len() > 2
+            && response[response.len() - 2..] == [0x90, 0x00]
+        {
             let data = response[..response.len() - 2].to_vec();
             let n = data.len() as u8;
             self.pending = data;
@@ -202,7 +212,7 @@ fn sw(word: u16) -> Vec<u8> {
 }
 
 /// A DER SEQUENCE of `total` bytes (header included) with recognisable content.
-pub(super) fn certificate(total: usize) -> Vec<u8> {
+pub(crate) fn certificate(total: usize) -> Vec<u8> {
     let mut der = match total {
         0..=129 => vec![0x30, (total - 2) as u8],
         130..=258 => vec![0x30, 0x81, (total - 3) as u8],
@@ -217,13 +227,13 @@ pub(super) fn certificate(total: usize) -> Vec<u8> {
 }
 
 /// Replies from a script, in order, and logs what it was sent.
-pub(super) struct Script {
-    pub(super) log: Vec<Vec<u8>>,
+pub(crate) struct Script {
+    pub(crate) log: Vec<Vec<u8>>,
     replies: std::collections::VecDeque<Vec<u8>>,
 }
 
 impl Script {
-    pub(super) fn new(replies: &[&[u8]]) -> Self {
+    pub(crate) fn new(replies: &[&[u8]]) -> Self {
         Self {
             log: Vec::new(),
             replies: replies.iter().map(|r| r.to_vec()).collect(),

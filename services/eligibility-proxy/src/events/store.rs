@@ -152,7 +152,7 @@ pub(crate) async fn position(pool: &AnyPool, device: &str) -> Result<Position, s
         return Ok(Position::default());
     };
     Ok(Position {
-        last_seq: to_u64(row.try_get("last_seq")?),
+        last_seq: to_u64(row.try_get::<i64, _>("last_seq")?),
         outbox_id: row.try_get("outbox_id")?,
     })
 }

@@ -3,6 +3,7 @@
 //! refusal or a status code itself.
 
 mod eligibility;
+mod events;
 
 pub(crate) use eligibility::Eligibility;
 
@@ -28,21 +29,21 @@ const ELIGIBILITY_SERVICE: &str = "mynafleet.eligibility.v1.EligibilityService";
 #[derive(Debug)]
 pub(crate) struct Agents {
     gate: Gate,
-    #[allow(
-        dead_code,
-        reason = "skeleton: the event stream (issue 6) reports presence"
-    )]
     presences: crate::presence::Presences,
+    events: crate::events::EventStore,
+    streams: crate::events::OpenStreams,
     heartbeat: Duration,
     clock: Clock,
     shutdown: CancellationToken,
 }
 
 impl Agents {
-    /// Returns the agent API over `gate`; its streams end when `shutdown` is cancelled.
+    /// Returns the agent API over `gate`, storing events in `events`; its streams end when
+    /// `shutdown` is cancelled.
     pub(crate) fn new(
         gate: Gate,
         presences: crate::presence::Presences,
+        events: crate::events::EventStore,
         heartbeat: Duration,
         clock: Clock,
         shutdown: CancellationToken,
@@ -50,6 +51,8 @@ impl Agents {
         Self {
             gate,
             presences,
+            events,
+            streams: crate::events::OpenStreams::default(),
             heartbeat,
             clock,
             shutdown,
@@ -100,16 +103,13 @@ fn timestamp(clock: &Clock) -> mynafleet_proto::prost_types::Timestamp {
 
 #[tonic::async_trait]
 impl AgentService for Agents {
-    type StreamEventsStream =
-        tokio_stream::wrappers::ReceiverStream<Result<pb::StreamEventsResponse, Status>>;
+    type StreamEventsStream = events::Responses;
 
     async fn stream_events(
         &self,
         req: Request<tonic::Streaming<pb::StreamEventsRequest>>,
     ) -> Result<Response<Self::StreamEventsStream>, Status> {
-        let id = device(&req)?;
-        self.gate.check(&id).await?;
-        Err(Status::unimplemented("the event stream is being built"))
+        events::stream_events(self, req).await.map(Response::new)
     }
 
     type WatchDeviceStream =

@@ -18,16 +18,30 @@ pub(crate) use challenges::prune_challenges;
 
 /// The proxy's migrations.
 pub(crate) const MIGRATIONS: Migrations = Migrations {
-    sqlite: &[MigrationFile {
-        version: 1,
-        description: "create_proxy",
-        sql: include_str!("../../migrations/sqlite/0001_create_proxy.sql"),
-    }],
-    postgres: &[MigrationFile {
-        version: 1,
-        description: "create_proxy",
-        sql: include_str!("../../migrations/postgres/0001_create_proxy.sql"),
-    }],
+    sqlite: &[
+        MigrationFile {
+            version: 1,
+            description: "create_proxy",
+            sql: include_str!("../../migrations/sqlite/0001_create_proxy.sql"),
+        },
+        MigrationFile {
+            version: 2,
+            description: "agent_events",
+            sql: include_str!("../../migrations/sqlite/0002_agent_events.sql"),
+        },
+    ],
+    postgres: &[
+        MigrationFile {
+            version: 1,
+            description: "create_proxy",
+            sql: include_str!("../../migrations/postgres/0001_create_proxy.sql"),
+        },
+        MigrationFile {
+            version: 2,
+            description: "agent_events",
+            sql: include_str!("../../migrations/postgres/0002_agent_events.sql"),
+        },
+    ],
 };
 
 /// Opens the proxy's database at `url` and applies its migrations.

@@ -2,7 +2,8 @@
 //! service's registry knows them — list, show one, suspend (calls refused within a second),
 //! resume, revoke for good, and replace a lost or broken terminal in one step (revoke it and
 //! print a new activation code for its account, once). A terminal is named by its resource
-//! name, its device id, or the account id it runs under.
+//! name, its device id, or the account id it runs under. `list --watch` shows the fleet live:
+//! which agents are connected, their readers and cards, last scans (see `view.rs`).
 
 use super::clinics;
 use super::codes::{self, is_account_id};
@@ -10,16 +11,27 @@ use super::connect::{Api, Ctx, all_pages, call_activation, request_id};
 use super::output::{self, Format, last_segment};
 use anyhow::{Context as _, bail};
 use mynafleet_proto::activation::v1 as pb;
-use serde::Serialize;
 use std::path::PathBuf;
+use std::time::Duration;
+use view::{DeviceView, HEADERS, details, row};
+
+mod view;
+
+/// How often `admin devices list --watch` reads the registry again.
+const WATCH_EVERY: Duration = Duration::from_secs(2);
 
 /// `admin devices …`.
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum DevicesCommand {
-    /// Lists the terminals of the organization (default) or of one clinic.
+    /// Lists the terminals of the organization (default) or of one clinic: status, whether
+    /// the agent is connected (● / ○), its readers ([カード] where a card is on one), last
+    /// scan, agent version, certificate expiry and last connection.
     List {
         /// A clinic: 機関コード, 登録記号番号, id or resource name.
         parent: Option<String>,
+        /// Reads the list again every 2 seconds and shows it afresh, until Ctrl-C.
+        #[arg(long)]
+        watch: bool,
     },
     /// Shows one terminal in detail.
     Get {
@@ -66,161 +78,6 @@ pub(crate) enum DevicesCommand {
     },
 }
 
-/// A terminal as printed.
-#[derive(Debug, Serialize)]
-struct DeviceView {
-    name: String,
-    device_id: String,
-    account: String,
-    account_id: String,
-    institution_code: String,
-    status: &'static str,
-    status_cause: &'static str,
-    status_reason: String,
-    status_time: String,
-    key_fingerprint: String,
-    certificate_serial: String,
-    certificate_expire_time: String,
-    create_time: String,
-    first_seen_time: String,
-    last_seen_time: String,
-    hostname: String,
-    os: String,
-    agent_version: String,
-    readers: Vec<String>,
-    activation_code: String,
-}
-
-impl From<&pb::Device> for DeviceView {
-    fn from(d: &pb::Device) -> Self {
-        let facts = d.facts.clone().unwrap_or_default();
-        Self {
-            name: d.name.clone(),
-            device_id: last_segment(&d.name),
-            account: d.account.clone(),
-            account_id: last_segment(&d.account),
-            institution_code: d.institution_code.clone(),
-            status: status_key(d.status()),
-            status_cause: cause_key(d.status_cause()),
-            status_reason: d.status_reason.clone(),
-            status_time: output::rfc3339(d.status_time.as_ref()),
-            key_fingerprint: d.key_fingerprint.clone(),
-            certificate_serial: d.certificate_serial.clone(),
-            certificate_expire_time: output::rfc3339(d.certificate_expire_time.as_ref()),
-            create_time: output::rfc3339(d.create_time.as_ref()),
-            first_seen_time: output::rfc3339(d.first_seen_time.as_ref()),
-            last_seen_time: output::rfc3339(d.last_seen_time.as_ref()),
-            hostname: facts.hostname,
-            os: facts.os,
-            agent_version: facts.agent_version,
-            readers: facts.readers,
-            activation_code: d.activation_code.clone(),
-        }
-    }
-}
-
-fn status_key(s: pb::DeviceStatus) -> &'static str {
-    match s {
-        pb::DeviceStatus::Pending => "pending",
-        pb::DeviceStatus::Active => "active",
-        pb::DeviceStatus::Suspended => "suspended",
-        pb::DeviceStatus::Revoked => "revoked",
-        pb::DeviceStatus::Unspecified => "unspecified",
-    }
-}
-
-/// Returns the 状態 label of a terminal.
-fn status_label(s: pb::DeviceStatus) -> &'static str {
-    match s {
-        pb::DeviceStatus::Pending => "登録中",
-        pb::DeviceStatus::Active => "有効",
-        pb::DeviceStatus::Suspended => "停止",
-        pb::DeviceStatus::Revoked => "失効",
-        pb::DeviceStatus::Unspecified => "",
-    }
-}
-
-fn cause_key(c: pb::StatusCause) -> &'static str {
-    match c {
-        pb::StatusCause::Activation => "activation",
-        pb::StatusCause::Operator => "operator",
-        pb::StatusCause::Account => "account",
-        pb::StatusCause::Unspecified => "unspecified",
-    }
-}
-
-fn cause_label(c: pb::StatusCause) -> &'static str {
-    match c {
-        pb::StatusCause::Activation => "アクティベーション",
-        pb::StatusCause::Operator => "オペレーター操作",
-        pb::StatusCause::Account => "アカウントの状態",
-        pb::StatusCause::Unspecified => "",
-    }
-}
-
-const HEADERS: [&str; 8] = [
-    "端末ID",
-    "機関コード",
-    "アカウントID",
-    "状態",
-    "証明書有効期限",
-    "最終接続",
-    "エージェント",
-    "リーダー",
-];
-
-fn row(d: &pb::Device) -> [String; 8] {
-    let facts = d.facts.clone().unwrap_or_default();
-    [
-        last_segment(&d.name),
-        d.institution_code.clone(),
-        last_segment(&d.account),
-        status_label(d.status()).to_owned(),
-        output::local(d.certificate_expire_time.as_ref()),
-        output::local(d.last_seen_time.as_ref()),
-        facts.agent_version,
-        facts.readers.join(", "),
-    ]
-}
-
-/// Returns the detail lines of one terminal: (項目, 値).
-fn details(d: &pb::Device) -> Vec<[String; 2]> {
-    let facts = d.facts.clone().unwrap_or_default();
-    let status = match (d.status_cause(), d.status_reason.as_str()) {
-        (pb::StatusCause::Unspecified, _) => status_label(d.status()).to_owned(),
-        (cause, "") => format!("{} ({})", status_label(d.status()), cause_label(cause)),
-        (cause, reason) => format!(
-            "{} ({}: {reason})",
-            status_label(d.status()),
-            cause_label(cause)
-        ),
-    };
-    [
-        ("端末", d.name.clone()),
-        ("アカウント", d.account.clone()),
-        ("機関コード", d.institution_code.clone()),
-        ("状態", status),
-        ("状態変更日時", output::local(d.status_time.as_ref())),
-        ("証明書シリアル", d.certificate_serial.clone()),
-        (
-            "証明書有効期限",
-            output::local(d.certificate_expire_time.as_ref()),
-        ),
-        ("鍵フィンガープリント", d.key_fingerprint.clone()),
-        ("登録日時", output::local(d.create_time.as_ref())),
-        ("初回接続", output::local(d.first_seen_time.as_ref())),
-        ("最終接続", output::local(d.last_seen_time.as_ref())),
-        ("ホスト名", facts.hostname),
-        ("OS", facts.os),
-        ("エージェント", facts.agent_version),
-        ("リーダー", facts.readers.join(", ")),
-        ("アクティベーションコード", last_segment(&d.activation_code)),
-    ]
-    .into_iter()
-    .map(|(k, v)| [k.to_owned(), v])
-    .collect()
-}
-
 fn print(ctx: &Ctx, devices: &[pb::Device]) -> anyhow::Result<()> {
     match ctx.format() {
         Format::Json => output::json(&devices.iter().map(DeviceView::from).collect::<Vec<_>>()),
@@ -259,6 +116,43 @@ async fn list(api: &Api, parent: &str) -> anyhow::Result<Vec<pb::Device>> {
         }
     })
     .await
+}
+
+/// Shows the terminals under `parent` afresh every [`WATCH_EVERY`] until Ctrl-C: a table
+/// redrawn on a cleared screen, or one JSON list per reading. A failed reading is shown
+/// and the next one tried.
+async fn watch_list(ctx: &Ctx, api: &Api, parent: &str) -> anyhow::Result<()> {
+    let mut tick = tokio::time::interval(WATCH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return Ok(()),
+            _ = tick.tick() => {}
+        }
+        let devices = list(api, parent).await;
+        if ctx.format() == Format::Table {
+            // Clear the screen and go home, then a line saying when and how to stop.
+            output::emit(&format!(
+                "\x1b[2J\x1b[H{} 現在 (2 秒ごとに更新、Ctrl-C で終了)",
+                output::local(Some(&now()))
+            ))?;
+        }
+        match devices {
+            Ok(devices) => print(ctx, &devices)?,
+            Err(e) => eprintln!("error: {e:#}"),
+        }
+    }
+}
+
+/// Returns the current time as a wire timestamp, for the watch's heading.
+fn now() -> mynafleet_proto::prost_types::Timestamp {
+    let t = time::OffsetDateTime::now_utc();
+    mynafleet_proto::prost_types::Timestamp {
+        seconds: t.unix_timestamp(),
+        nanos: i32::try_from(t.nanosecond()).unwrap_or(0),
+    }
 }
 
 /// Returns the terminal of `devices` that `arg` names: its device id, or the account id it
@@ -304,12 +198,16 @@ pub(crate) async fn run(ctx: &Ctx, command: DevicesCommand) -> anyhow::Result<()
     let api = ctx.api()?;
     let client = api.devices()?;
     match command {
-        DevicesCommand::List { parent } => {
+        DevicesCommand::List { parent, watch } => {
             let parent = match parent.as_deref().map(str::trim) {
                 None | Some("") => api.organization.clone(),
                 Some(p) => clinics::resolve(&api, p).await?,
             };
-            print(ctx, &list(&api, &parent).await?)?;
+            if watch {
+                watch_list(ctx, &api, &parent).await?;
+            } else {
+                print(ctx, &list(&api, &parent).await?)?;
+            }
         }
         DevicesCommand::Get { device } => {
             let name = resolve(&api, &device).await?;
