@@ -12,17 +12,24 @@ use mynafleet_proto::account::v1 as account_pb;
 use zeroize::Zeroizing;
 
 use crate::fleet::{DEVICE_PASSWORD, TestAccount};
+use crate::operators::Operator;
 use crate::{Suite, Target};
 
 /// An organization, a 訪問診療等 clinic and a 医療情報閲覧 device account in `suite`.
 pub async fn device_account(suite: &Suite) -> TestAccount {
+    device_account_and_admin(suite).await.0
+}
+
+/// Like [`device_account`], also returning the organization's administrator.
+pub async fn device_account_and_admin(suite: &Suite) -> (TestAccount, Operator) {
     let admin = suite.org_admin("さくら在宅医療会", "sakura-admin").await;
     let clinic = suite
         .clinic(&admin, "3410712362", "さくら在宅クリニック", true)
         .await;
-    suite
+    let account = suite
         .device_account(&admin, &clinic, account_pb::Privilege::MedicalInfo)
-        .await
+        .await;
+    (account, admin)
 }
 
 /// Returns an activated agent state directory for `account`.

@@ -9,12 +9,15 @@
 use std::process::Stdio;
 
 use mynafleet_card_sim::{Card, CardSpec, Inserted, Pin, Quirks, VpcdClient};
+use mynafleet_proto::activation::v1 as act;
 use mynafleet_proto::eligibility::v1 as eligibility_pb;
 use mynafleet_proto::terminal::v1 as term;
 use mynafleet_tests::jpki::{CardOptions, fixture};
 use mynafleet_tests::pcscd::PrivatePcscd;
 use mynafleet_tests::terminal_api::{RunningAgent, scan_in};
-use mynafleet_tests::terminal_host::{activated_state_dir, device_account};
+use mynafleet_tests::terminal_host::{
+    activated_state_dir, device_account, device_account_and_admin,
+};
 use mynafleet_tests::{DEADLINE, Suite, binaries};
 use tokio::io::AsyncWriteExt as _;
 
@@ -100,7 +103,7 @@ fn files_with_pin(dir: &std::path::Path) -> Vec<String> {
 #[tokio::test]
 async fn pcscd_card_pin_check_reaches_the_terminal_and_check_and_the_pin_goes_nowhere() {
     let suite = Suite::start().await;
-    let account = device_account(&suite).await;
+    let (account, admin) = device_account_and_admin(&suite).await;
     let state = activated_state_dir(&suite, &account).await;
     let mut agent = RunningAgent::start(state.path(), READER, &[]);
     let mut terminal = agent.terminal().await;
@@ -122,6 +125,17 @@ async fn pcscd_card_pin_check_reaches_the_terminal_and_check_and_the_pin_goes_no
         scan.token,
         mynafleet_proto::agent::v1::TokenType::Card as i32
     );
+
+    // The fleet view: activation's registry shows the agent online with its reader and card.
+    let device = mynafleet_agent::Identity::load(state.path())
+        .unwrap()
+        .record()
+        .device;
+    let presence = fleet_presence(&suite, &admin, &device, |p| {
+        p.online && p.readers.iter().any(|r| r.name == READER && r.card_present)
+    })
+    .await;
+    assert_eq!(presence.agent_version, env!("CARGO_PKG_VERSION"));
 
     // A wrong PIN: tries left goes down, the scan waits again, nothing is retried.
     let verifies_before = count_verifies_with_pin(&log.snapshot());
@@ -312,6 +326,43 @@ async fn pcscd_restarted_under_the_agent_is_recovered_from_by_itself() {
     agent.stop().await;
     suite.stop().await.unwrap();
     drop(pcscd);
+}
+
+/// Waits (bounded) until activation's registry shows `device` with a presence that satisfies
+/// `wanted`, as `mynafleet admin devices list` reads it.
+async fn fleet_presence(
+    suite: &Suite,
+    admin: &mynafleet_tests::operators::Operator,
+    device: &str,
+    wanted: impl Fn(&act::DevicePresence) -> bool,
+) -> act::DevicePresence {
+    let mut devices =
+        act::device_service_client::DeviceServiceClient::new(suite.activation_authed(admin));
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        tick.tick().await;
+        let listed = devices
+            .list_devices(act::ListDevicesRequest {
+                parent: admin.organization.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("list devices")
+            .into_inner()
+            .devices;
+        let presence = listed
+            .into_iter()
+            .find(|d| d.name == device)
+            .and_then(|d| d.presence);
+        if let Some(p) = presence.filter(|p| wanted(p)) {
+            return p;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the registry never showed the agent's presence as wanted"
+        );
+    }
 }
 
 /// Counts VERIFY commands that carried data (a PIN), as card-sim logged them (masked).
