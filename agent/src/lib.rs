@@ -2,15 +2,19 @@
 //! terminal's device identity.
 //!
 //! Card side, layered as STYLE.md §8 describes, each layer importing only the one below:
-//! [`transport`] (layer 1: APDUs to a card; only `transport/pcsc.rs` imports `pcsc`) and
-//! [`jpki`] (layer 2: APDU builders, status words, the allow-list). Session, outbox and uplink
-//! come later. [`readers`] is the diagnostic behind `mynafleet-agent readers`.
+//! [`transport`] (layer 1: APDUs to a card and the reader watcher; only `transport/pcsc.rs`
+//! imports `pcsc`), [`jpki`] (layer 2: APDU builders, status words, the allow-list, the read
+//! and verify-and-sign operations), [`card_thread`] (layers 1–2 on a thread of their own),
+//! [`session`] (layer 3: the pure per-reader state machine), [`outbox`] (layer 4: durable
+//! [`event`]s) and [`uplink`] (layer 5: `StreamEvents` to the proxy). [`scan`] runs them for
+//! `mynafleet-agent run`; [`terminal`] is the loopback API for the front desk. [`readers`] is
+//! the diagnostic behind `mynafleet-agent readers`.
 //!
 //! Identity side (DESIGN.md §3.2, §3.6): [`enroll`] activates the terminal (pinning the
 //! server by [`fingerprint`] through [`pin`]), [`state`] keeps key, certificate and CA in the
 //! state directory, [`identity`] builds mTLS channels from them, [`renewal`] renews the
-//! certificate and [`watch`] keeps the proxy's device watch open. Only `client.rs` imports
-//! `mynafleet_proto`. [`cli`] is the command line.
+//! certificate and [`watch`] keeps the proxy's device watch open. Only `client.rs`, `uplink`
+//! and `terminal` import `mynafleet_proto`. [`cli`] is the command line.
 //!
 //! The library never logs APDU payloads, passwords, activation codes or keys, never selects
 //! an application other than the JPKI AP, never changes the process environment and does not

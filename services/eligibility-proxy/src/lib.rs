@@ -1,9 +1,12 @@
-//! The eligibility proxy: agents' event streams in, eligibility checks out (#5, #6). Today it
-//! serves `AgentService` for devices: `WhoAmI` and the `WatchDevice` stream. Every agent call
-//! is let through only for a device activation reports ACTIVE, from a status cache fed by
-//! activation's device-status watch and never older than `status_max_age`.
+//! The eligibility proxy: agents' event streams in, eligibility checks out (#5, #6). It serves
+//! `AgentService` (`WhoAmI`, the `WatchDevice` stream, the `StreamEvents` uplink whose events
+//! it stores once per (device, seq) and whose presence it forwards to activation) and
+//! `EligibilityService` for devices. Every agent call is let through only for a device
+//! activation reports ACTIVE, from a status cache fed by activation's device-status watch and
+//! never older than `status_max_age`.
 //!
-//! It reaches activation only through `client.rs`; it has no database yet.
+//! It reaches activation and account only through `client.rs`; its database holds challenge
+//! claims, the audit outbox and scan events.
 
 mod audit;
 mod challenge;
