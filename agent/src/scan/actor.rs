@@ -138,19 +138,25 @@ impl Actor {
             .is_none_or(|filter| reader.contains(filter))
     }
 
+    /// Starts a session for `reader` unless it has one (a card may be reported before its
+    /// reader).
+    async fn attach(&mut self, reader: &str) {
+        if !self.slots.contains_key(reader) {
+            self.slots.insert(
+                reader.to_owned(),
+                Slot {
+                    session: Session::new(reader.to_owned()),
+                    context: Context::default(),
+                },
+            );
+            self.feed(reader, Input::ReaderAttached).await;
+        }
+    }
+
     async fn reader_event(&mut self, event: ReaderEvent) {
         match event {
             ReaderEvent::Attached { reader } if self.wanted(&reader) => {
-                if !self.slots.contains_key(&reader) {
-                    self.slots.insert(
-                        reader.clone(),
-                        Slot {
-                            session: Session::new(reader.clone()),
-                            context: Context::default(),
-                        },
-                    );
-                    self.feed(&reader, Input::ReaderAttached).await;
-                }
+                self.attach(&reader).await;
             }
             ReaderEvent::Removed { reader } => {
                 if self.slots.contains_key(&reader) {
@@ -164,16 +170,7 @@ impl Actor {
             }
             ReaderEvent::CardInserted { reader, atr } if self.wanted(&reader) => {
                 debug!(reader = %reader, atr = %hex::encode_upper(&atr), "card inserted");
-                if !self.slots.contains_key(&reader) {
-                    self.slots.insert(
-                        reader.clone(),
-                        Slot {
-                            session: Session::new(reader.clone()),
-                            context: Context::default(),
-                        },
-                    );
-                    self.feed(&reader, Input::ReaderAttached).await;
-                }
+                self.attach(&reader).await;
                 let scan_id = uuid::Uuid::new_v4().to_string();
                 self.feed(&reader, Input::CardInserted { scan_id }).await;
             }

@@ -52,14 +52,7 @@ impl PcscContext {
 
     /// Returns the names of the attached readers (empty when there are none).
     pub fn readers(&self) -> Result<Vec<String>, TransportError> {
-        match self.ctx.list_readers_owned() {
-            Ok(names) => Ok(names
-                .iter()
-                .map(|name| name.to_string_lossy().into_owned())
-                .collect()),
-            Err(Error::NoReadersAvailable) => Ok(Vec::new()),
-            Err(e) => Err(map_error("listing readers")(e)),
-        }
+        list_readers(&self.ctx)
     }
 
     /// Returns every attached reader with what its slot holds right now.
@@ -256,14 +249,7 @@ impl StatusMonitor for PcscMonitor {
     }
 
     fn list_readers(&mut self) -> Result<Vec<String>, TransportError> {
-        match self.context()?.list_readers_owned() {
-            Ok(names) => Ok(names
-                .iter()
-                .map(|name| name.to_string_lossy().into_owned())
-                .collect()),
-            Err(Error::NoReadersAvailable) => Ok(Vec::new()),
-            Err(e) => Err(map_error("listing readers")(e)),
-        }
+        list_readers(&self.context()?)
     }
 
     fn get_status_change(
@@ -329,6 +315,18 @@ fn transmit(card: &Card, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
         return Err(TransportError::CardRemoved);
     }
     Ok(response.to_vec())
+}
+
+/// Returns the names of the readers `ctx` lists (empty when there are none).
+fn list_readers(ctx: &Context) -> Result<Vec<String>, TransportError> {
+    match ctx.list_readers_owned() {
+        Ok(names) => Ok(names
+            .iter()
+            .map(|name| name.to_string_lossy().into_owned())
+            .collect()),
+        Err(Error::NoReadersAvailable) => Ok(Vec::new()),
+        Err(e) => Err(map_error("listing readers")(e)),
+    }
 }
 
 fn reader_cstring(name: &str) -> Result<CString, TransportError> {

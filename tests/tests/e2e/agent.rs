@@ -3,20 +3,17 @@
 //! way, `status`, and the proxy's who-am-I with the certificate it got; then 10-second
 //! certificates renewing again and again under one long-lived stream to the proxy.
 
-use mynafleet_agent::facts::DeviceFacts;
-use mynafleet_agent::fingerprint::Fingerprint;
-use mynafleet_agent::server_url::ServerUrl;
-use mynafleet_agent::{ActivateParams, EnrollError, Identity, Trust};
+use mynafleet_agent::Identity;
 use mynafleet_proto::account::v1 as account_pb;
 use mynafleet_proto::agent::v1 as agent_pb;
 use mynafleet_tests::fleet::TestAccount;
 use mynafleet_tests::operators::Operator;
+use mynafleet_tests::terminal_host::activated_state_dir;
 use mynafleet_tests::{DEADLINE, Suite, SuiteOptions, Target, binaries};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt as _;
 use tokio::process::Command;
-use zeroize::Zeroizing;
 
 const NEW_PASSWORD: &str = "Houmon-Shinryou-2026";
 
@@ -170,27 +167,7 @@ async fn ten_second_certificates_renew_repeatedly_under_one_open_stream() {
         ..SuiteOptions::default()
     };
     let (suite, account) = suite_with_account(options).await;
-    let state = tempfile::tempdir().unwrap();
-    let params = |new_password: Option<&str>| ActivateParams {
-        state_dir: state.path().to_owned(),
-        server: ServerUrl::parse(&suite.url(Target::Activation)).unwrap(),
-        trust: Trust::Fingerprint(
-            Fingerprint::parse(&mynafleet_kit::tls::fingerprint_pem(suite.ca_pem())).unwrap(),
-        ),
-        institution_code: account.institution_code.clone(),
-        account_id: account.account_id.clone(),
-        password: Zeroizing::new(account.password.clone()),
-        activation_code: Zeroizing::new(account.sheet_code.clone()),
-        new_password: new_password.map(|p| Zeroizing::new(p.to_owned())),
-        facts: DeviceFacts::local(),
-    };
-    match mynafleet_agent::activate(params(None)).await {
-        Err(EnrollError::PasswordChangeRequired) => {}
-        other => panic!("expected the temporary password to need a change: {other:?}"),
-    }
-    mynafleet_agent::activate(params(Some(NEW_PASSWORD)))
-        .await
-        .expect("activate with the new password");
+    let state = activated_state_dir(&suite, &account).await;
 
     let identity = Identity::load(state.path()).unwrap();
     let first_serial = identity.certificate().serial;
