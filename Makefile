@@ -4,7 +4,8 @@
 #   make test   install what is missing, start PostgreSQL + pcscd, run every check
 #   make fmt    format the workspace
 #   make lint   rustfmt --check and clippy -D warnings
-#   make bench  (release build; card checks through the proxy vs direct oqs-sim)
+#   make bench  (release build; card checks through the proxy vs direct oqs-sim, then card
+#               scans through the agent vs a raw APDU replay: needs pcscd with vpcd)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -24,6 +25,7 @@ test:
 
 bench:
 	cargo run --release -p mynafleet-tests --bin eligibility-bench -- --seconds 8 --rounds 3
+	cargo run --release -p mynafleet-tests --bin scan-bench -- --iterations 200 --rounds 3
 
 fmt:
 	cargo fmt --all

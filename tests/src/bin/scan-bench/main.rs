@@ -11,11 +11,12 @@
 //! card reset) — no JPKI logic, no card thread.
 //!
 //! Needs the shared pcscd with the vpcd driver; the card-sim card goes into the slot of
-//! `--port` (default 35964, "Virtual PCD 00 01"). It never prints APDU payloads or the PIN.
+//! `--port` (default 35964, "Virtual PCD 00 01"), by default over a quick-ACK socket
+//! ([`slot`] says why), with `--stock-vpcd` through card-sim's own client. It never prints
+//! APDU payloads or the PIN.
 //!
 //! Run: `cargo run --release -p mynafleet-tests --bin scan-bench -- --iterations 200`.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
@@ -23,9 +24,17 @@ use clap::Parser;
 use mynafleet_agent::card_thread::{CardThread, PcscConnector};
 use mynafleet_agent::jpki::Pin;
 use mynafleet_agent::transport::{CardTransport, PcscContext, SlotState};
-use mynafleet_card_sim::{ApduLog, Card, Inserted, VpcdClient};
+use mynafleet_card_sim::{ApduLog, Card};
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
+
+use self::cpu::CpuClock;
+use self::slot::CardInSlot;
+use self::stats::{Sample, figures, print_table};
+
+mod cpu;
+mod slot;
+mod stats;
 
 /// The PIN of card-sim's fixture card (`Card::my_number`), a test value.
 const FIXTURE_PIN: &[u8; 4] = b"1234";
@@ -54,6 +63,10 @@ struct Args {
     /// The reader name; by default "Virtual PCD 00 <slot>" for `--port`.
     #[arg(long)]
     reader: Option<String>,
+    /// Insert the card with card-sim's own vpcd client, whose socket delays ACKs (~40 ms per
+    /// message with vpcd 3.3).
+    #[arg(long)]
+    stock_vpcd: bool,
 }
 
 /// The APDUs of one scan, one list per card transaction; the VERIFY carries the PIN, so the
@@ -68,25 +81,6 @@ impl Recording {
     fn apdu_count(&self) -> usize {
         self.groups.iter().map(Vec::len).sum()
     }
-}
-
-/// Times of one scan: each transaction and the whole, plus the bench process's CPU.
-#[derive(Clone, Copy, Debug, Default)]
-struct Sample {
-    read: Duration,
-    sign: Duration,
-    total: Duration,
-    cpu: Duration,
-}
-
-/// The figures of one round for one path.
-#[derive(Clone, Copy, Debug)]
-struct Figures {
-    median_ms: f64,
-    p90_ms: f64,
-    read_ms: f64,
-    sign_ms: f64,
-    cpu_us: f64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -111,9 +105,11 @@ fn main() -> anyhow::Result<()> {
 
     let card = Card::my_number();
     let log = card.apdu_log_handle();
-    let inserted = CardInSlot(Some(
-        VpcdClient::insert(&args.host, args.port, card).context("insert the card via vpcd")?,
-    ));
+    let mut inserted = if args.stock_vpcd {
+        CardInSlot::stock(&args.host, args.port, card)?
+    } else {
+        CardInSlot::quick_ack(&args.host, args.port, card)?
+    };
     context
         .wait_for(&reader, SlotState::Card, Duration::from_secs(10))
         .context("wait for the inserted card")?;
@@ -133,14 +129,18 @@ fn bench(args: &Args, reader: &str, context: &PcscContext, log: &ApduLog) -> any
         random: SystemRandom::new(),
         pin: Pin::parse(std::str::from_utf8(FIXTURE_PIN)?)?,
         reader: reader.to_owned(),
+        clock: CpuClock::new(),
     };
+    if !agent.clock.sees_pcscd() {
+        eprintln!("pcscd's process not found in this mount namespace: its cpu reads as 0");
+    }
     let recording = record(&agent, context, reader, log)?;
     let agent_apdus = recording.apdu_count();
     let [read_apdus, sign_apdus] = [0, 1].map(|i| recording.groups.get(i).map_or(0, Vec::len));
 
     for _ in 0..args.warmup {
         agent.scan(log, agent_apdus)?;
-        replay(context, reader, &recording, log)?;
+        replay(context, reader, &recording, log, &agent.clock)?;
     }
     let mut rounds = Vec::with_capacity(args.rounds);
     for round in 0..args.rounds {
@@ -151,9 +151,9 @@ fn bench(args: &Args, reader: &str, context: &PcscContext, log: &ApduLog) -> any
             // the other.
             if i % 2 == 0 {
                 agent_samples.push(agent.scan(log, agent_apdus)?);
-                replay_samples.push(replay(context, reader, &recording, log)?);
+                replay_samples.push(replay(context, reader, &recording, log, &agent.clock)?);
             } else {
-                replay_samples.push(replay(context, reader, &recording, log)?);
+                replay_samples.push(replay(context, reader, &recording, log, &agent.clock)?);
                 agent_samples.push(agent.scan(log, agent_apdus)?);
             }
         }
@@ -178,6 +178,7 @@ struct Agent {
     random: SystemRandom,
     pin: Pin,
     reader: String,
+    clock: CpuClock,
 }
 
 impl Agent {
@@ -186,7 +187,7 @@ impl Agent {
     fn scan(&self, log: &ApduLog, expected_apdus: usize) -> anyhow::Result<Sample> {
         log.clear();
         let challenge = self.challenge()?;
-        let cpu = process_cpu()?;
+        let cpu = self.clock.now();
         let started = Instant::now();
         let read = self.rt.block_on(self.thread.read(&self.reader))?;
         let read_done = Instant::now();
@@ -198,7 +199,7 @@ impl Agent {
             challenge,
         ))?;
         let done = Instant::now();
-        let cpu = process_cpu()?.saturating_sub(cpu);
+        let cpu = self.clock.now().since(cpu);
         ensure!(
             signed.signature.len() == 256,
             "the card's signature is not 256 bytes"
@@ -300,9 +301,10 @@ fn replay(
     reader: &str,
     recording: &Recording,
     log: &ApduLog,
+    clock: &CpuClock,
 ) -> anyhow::Result<Sample> {
     log.clear();
-    let cpu = process_cpu()?;
+    let cpu = clock.now();
     let started = Instant::now();
     let mut marks = [started; 2];
     for (i, (group, words)) in recording
@@ -327,7 +329,7 @@ fn replay(
         }
     }
     let done = Instant::now();
-    let cpu = process_cpu()?.saturating_sub(cpu);
+    let cpu = clock.now().since(cpu);
     ensure!(log.len() == recording.apdu_count(), "the replay lost apdus");
     Ok(Sample {
         read: marks[0] - started,
@@ -341,119 +343,5 @@ fn status_word(response: &[u8]) -> anyhow::Result<[u8; 2]> {
     match response {
         [.., sw1, sw2] => Ok([*sw1, *sw2]),
         _ => bail!("a response without a status word"),
-    }
-}
-
-/// CPU time of this whole process (every thread: the bench, the card thread, card-sim's vpcd
-/// session), summed from the per-thread scheduler statistics in nanoseconds.
-fn process_cpu() -> anyhow::Result<Duration> {
-    let mut total = 0u64;
-    for task in std::fs::read_dir("/proc/self/task")? {
-        let path = task?.path().join("schedstat");
-        total += thread_cpu_nanos(&path).unwrap_or(0);
-    }
-    Ok(Duration::from_nanos(total))
-}
-
-fn thread_cpu_nanos(path: &Path) -> Option<u64> {
-    // A thread that ended between listing and reading is simply not counted.
-    let stat = std::fs::read_to_string(path).ok()?;
-    stat.split_whitespace().next()?.parse().ok()
-}
-
-fn figures(samples: &[Sample]) -> Figures {
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let totals: Vec<f64> = samples.iter().map(|s| ms(s.total)).collect();
-    let reads: Vec<f64> = samples.iter().map(|s| ms(s.read)).collect();
-    let signs: Vec<f64> = samples.iter().map(|s| ms(s.sign)).collect();
-    let cpu: Vec<f64> = samples.iter().map(|s| s.cpu.as_secs_f64() * 1e6).collect();
-    Figures {
-        median_ms: percentile(&totals, 0.5),
-        p90_ms: percentile(&totals, 0.9),
-        read_ms: percentile(&reads, 0.5),
-        sign_ms: percentile(&signs, 0.5),
-        cpu_us: percentile(&cpu, 0.5),
-    }
-}
-
-/// The `q` quantile by the nearest-rank method.
-fn percentile(values: &[f64], q: f64) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
-/// "median (min–max)" over the rounds.
-fn spread(values: impl Iterator<Item = f64>, decimals: usize) -> String {
-    let values: Vec<f64> = values.collect();
-    let (mid, lo, hi) = (
-        percentile(&values, 0.5),
-        percentile(&values, 0.0),
-        percentile(&values, 1.0),
-    );
-    if values.len() == 1 {
-        format!("{mid:.decimals$}")
-    } else {
-        format!("{mid:.decimals$} ({lo:.decimals$}–{hi:.decimals$})")
-    }
-}
-
-fn print_table(args: &Args, rounds: &[(Figures, Figures)], apdus: (usize, usize)) {
-    let (read_apdus, sign_apdus) = apdus;
-    println!(
-        "\nscan-bench: {} rounds × {} scans of each kind (interleaved), {} warm-up; \
-         median of the round figures (min–max)\n",
-        args.rounds, args.iterations, args.warmup
-    );
-    println!("| figure | raw replay | agent | ratio (agent / replay) |");
-    println!("|---|---|---|---|");
-    let total = read_apdus + sign_apdus;
-    println!(
-        "| APDUs per scan (read + sign) | {total} ({read_apdus} + {sign_apdus}) | {total} \
-         ({read_apdus} + {sign_apdus}) | 1.00 |"
-    );
-    type Pick = fn(&Figures) -> f64;
-    let rows: [(&str, Pick, usize); 5] = [
-        ("median ms per scan", |f| f.median_ms, 3),
-        ("p90 ms per scan", |f| f.p90_ms, 3),
-        ("median ms, read transaction", |f| f.read_ms, 3),
-        ("median ms, verify + sign transaction", |f| f.sign_ms, 3),
-        (
-            "bench-process CPU µs per scan (incl. card-sim)",
-            |f| f.cpu_us,
-            0,
-        ),
-    ];
-    for (name, pick, decimals) in rows {
-        println!(
-            "| {name} | {} | {} | {} |",
-            spread(rounds.iter().map(|(_, r)| pick(r)), decimals),
-            spread(rounds.iter().map(|(a, _)| pick(a)), decimals),
-            spread(rounds.iter().map(|(a, r)| pick(a) / pick(r)), 3),
-        );
-    }
-}
-
-/// The inserted card, removed when the bench ends (also on an error).
-struct CardInSlot(Option<Inserted>);
-
-impl CardInSlot {
-    fn remove(mut self) -> anyhow::Result<()> {
-        if let Some(inserted) = self.0.take() {
-            inserted.remove().context("remove the card from vpcd")?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for CardInSlot {
-    fn drop(&mut self) {
-        if let Some(inserted) = self.0.take() {
-            let _ = inserted.remove();
-        }
     }
 }
