@@ -174,7 +174,11 @@ async fn forward(sink: impl PresenceSink, shared: Arc<Shared>, stop: Cancellatio
                 None => shared.wake.notified().await,
             }
         };
+        // Stop first: a report that arrived with the stop is sent by the bounded flush below,
+        // never by a round that could wait on a slow activation past the shutdown. (A round
+        // already under way finishes within the client's call timeout.)
         tokio::select! {
+            biased;
             () = stop.cancelled() => break,
             () = woken => {}
         }
