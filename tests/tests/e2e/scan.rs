@@ -40,6 +40,28 @@ fn insert(port: u16, card: Card) -> Inserted {
     VpcdClient::insert("127.0.0.1", port, card).expect("insert the card through vpcd")
 }
 
+/// As at a real reader, a card is seen gone before the next one goes on: vpcd would
+/// otherwise take a quick re-insert for the same card staying put.
+async fn wait_gone(terminal: &mut mynafleet_tests::terminal_api::Terminal) {
+    terminal
+        .wait_for("the card seen gone", |s| {
+            s.readers
+                .iter()
+                .any(|r| r.name == READER && !r.card_present)
+        })
+        .await;
+}
+
+/// Takes the card off the reader and waits until the agent saw it go.
+async fn remove(
+    inserted: Inserted,
+    terminal: &mut mynafleet_tests::terminal_api::Terminal,
+) -> Card {
+    let card = inserted.remove().expect("remove the card");
+    wait_gone(terminal).await;
+    card
+}
+
 async fn awaiting_identity(
     terminal: &mut mynafleet_tests::terminal_api::Terminal,
     not: &str,
@@ -174,7 +196,7 @@ async fn pcscd_card_pin_check_reaches_the_terminal_and_check_and_the_pin_goes_no
         answer.validity,
         eligibility_pb::QualificationValidity::Valid as i32
     );
-    let removed = inserted.remove().expect("remove the card");
+    let removed = remove(inserted, &mut terminal).await;
     assert_eq!(
         removed.tries_left(),
         3,
@@ -214,7 +236,7 @@ async fn pcscd_card_pin_check_reaches_the_terminal_and_check_and_the_pin_goes_no
     let again = insert(VPCD_PORT, card(3, Quirks::default()));
     let fresh = awaiting_identity(&mut terminal, &failed.scan_id).await;
     assert_ne!(fresh.scan_id, failed.scan_id);
-    again.remove().expect("remove the card");
+    remove(again, &mut terminal).await;
 
     // A blocked card: reported as blocked; the only VERIFY it sees is the data-less query.
     let blocked = card(0, Quirks::default());
