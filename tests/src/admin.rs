@@ -37,6 +37,10 @@ impl Suite {
             "reference_key_file".into(),
             s(self.dir().join("reference.key")),
         );
+        keys.insert(
+            "audit_signing_key_file".into(),
+            s(self.dir().join("audit-signing.key")),
+        );
         let mut root = toml::Table::new();
         root.insert("server".into(), toml::Value::Table(server));
         root.insert("keys".into(), toml::Value::Table(keys));

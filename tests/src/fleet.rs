@@ -329,7 +329,7 @@ impl Suite {
                 parent: admin.organization.clone(),
                 page_size: 1000,
                 page_token: token,
-                action: String::new(),
+                ..Default::default()
             })
             .await
             .unwrap_or_else(|e| panic!("list audit records: {e:?}"))

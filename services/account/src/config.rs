@@ -1,6 +1,7 @@
 //! The account service's configuration: plain data, built by the binary from a file and the
 //! environment, or by [`Config::for_tests`].
 
+use mynafleet_kit::audit_chain::Signer;
 use mynafleet_kit::clock::Clock;
 use mynafleet_kit::config::{ConfigError, ServerSection};
 use mynafleet_kit::keys::{KeyError, SecretKey};
@@ -31,6 +32,30 @@ pub struct Config {
     /// The activation service, asked for the activation codes printed on sheets. Without
     /// it, sheets are issued without codes and `sheets_missing_code` names them.
     pub activation: Option<ActivationPeer>,
+    /// Checkpoints and retention of the audit chain.
+    pub audit: AuditSettings,
+}
+
+/// How the audit chain is sealed and kept (docs/audit.md).
+#[derive(Clone, Debug)]
+pub struct AuditSettings {
+    /// A chain is checkpointed once it grew by this many records (default 1,000)…
+    pub checkpoint_every: i64,
+    /// …or at this interval when it grew at all (default 60 s).
+    pub checkpoint_interval: Duration,
+    /// Sealed segments whose checkpoint is older than this leave the store; None keeps
+    /// everything (the default). Production refuses less than five years (guideline 6.0).
+    pub retention: Option<Duration>,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            checkpoint_every: 1_000,
+            checkpoint_interval: Duration::from_secs(60),
+            retention: None,
+        }
+    }
 }
 
 /// How the account service reaches the activation service.
@@ -51,6 +76,8 @@ pub struct Keys {
     pub totp: SecretKey,
     /// The patient-reference key; HKDF derives the bank-digit check key from it.
     pub reference: SecretKey,
+    /// Signs audit checkpoints (Ed25519, PKCS#8 PEM).
+    pub audit_signing: std::sync::Arc<Signer>,
 }
 
 /// Operator session and login rules.
@@ -104,6 +131,7 @@ impl Config {
                 ca_fingerprint,
             },
             activation: None,
+            audit: AuditSettings::default(),
         }
     }
 }
@@ -114,14 +142,19 @@ impl Keys {
         Ok(Self {
             totp: SecretKey::generate()?,
             reference: SecretKey::generate()?,
+            audit_signing: std::sync::Arc::new(Signer::generate()?.0),
         })
     }
 
-    /// Reads the key files in `dir` (`totp.key`, `reference.key`), creating missing ones.
+    /// Reads the key files in `dir` (`totp.key`, `reference.key`, `audit-signing.key`),
+    /// creating missing ones.
     pub fn load_or_create(dir: &std::path::Path) -> Result<Self, KeyError> {
         Ok(Self {
             totp: SecretKey::load_or_create(&dir.join("totp.key"))?,
             reference: SecretKey::load_or_create(&dir.join("reference.key"))?,
+            audit_signing: std::sync::Arc::new(Signer::load_or_create(
+                &dir.join("audit-signing.key"),
+            )?),
         })
     }
 }
@@ -163,6 +196,9 @@ pub struct KeyFiles {
     pub totp_key_file: PathBuf,
     /// The patient-reference key (shared with the eligibility proxy).
     pub reference_key_file: PathBuf,
+    /// The Ed25519 key (PKCS#8 PEM, `openssl genpkey -algorithm ed25519`) that signs audit
+    /// checkpoints.
+    pub audit_signing_key_file: PathBuf,
 }
 
 /// `[sessions]`.
@@ -236,6 +272,14 @@ impl FileConfig {
             keys: Keys {
                 totp: key(&self.keys.totp_key_file)?,
                 reference: key(&self.keys.reference_key_file)?,
+                audit_signing: std::sync::Arc::new(
+                    Signer::from_file(&self.keys.audit_signing_key_file).map_err(|e| {
+                        ConfigError::Read {
+                            path: self.keys.audit_signing_key_file.clone(),
+                            source: std::io::Error::other(e.to_string()),
+                        }
+                    })?,
+                ),
             },
             sessions: SessionPolicy {
                 idle_timeout: Duration::from_secs(self.sessions.idle_timeout_minutes * 60),
@@ -251,6 +295,7 @@ impl FileConfig {
                 ca_fingerprint,
             },
             activation,
+            audit: AuditSettings::default(),
         })
     }
 }

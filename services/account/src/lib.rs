@@ -25,7 +25,9 @@ pub mod totp;
 
 pub use bootstrap::{Bootstrapped, bootstrap, bootstrap_with_pool};
 pub use clinic::{ClinicKind, CodeWarning, FacilityCode, InstitutionCode, RegistrationNumber};
-pub use config::{ActivationPeer, Config, FileConfig, Keys, SessionPolicy, SheetSettings};
+pub use config::{
+    ActivationPeer, AuditSettings, Config, FileConfig, Keys, SessionPolicy, SheetSettings,
+};
 pub use error::{Error, Result};
 pub use organization::{DisplayName, NewOrganization, Organization, OrganizationId, PageToken};
 
@@ -53,6 +55,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             description: "add_audit_detail",
             sql: include_str!("../migrations/sqlite/0003_add_audit_detail.sql"),
         },
+        MigrationFile {
+            version: 4,
+            description: "create_audit_chain",
+            sql: include_str!("../migrations/sqlite/0004_create_audit_chain.sql"),
+        },
     ],
     postgres: &[
         MigrationFile {
@@ -69,6 +76,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             version: 3,
             description: "add_audit_detail",
             sql: include_str!("../migrations/postgres/0003_add_audit_detail.sql"),
+        },
+        MigrationFile {
+            version: 4,
+            description: "create_audit_chain",
+            sql: include_str!("../migrations/postgres/0004_create_audit_chain.sql"),
         },
     ],
 };

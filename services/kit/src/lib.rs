@@ -6,6 +6,7 @@
 //! This crate knows no domain: it never names an organization, a clinic or a card. Services
 //! hand it their descriptor sets, service names, access tables and migrations as arguments.
 
+pub mod audit_chain;
 pub mod auth;
 pub mod client;
 pub mod clock;

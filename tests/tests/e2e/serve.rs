@@ -112,12 +112,14 @@ async fn serve_account_runs_from_a_config_file_and_keeps_data_across_restarts(ba
             "[server]\nlisten = \"127.0.0.1:{port}\"\nproduction = true\n\
              database_url = \"sqlite:///nonexistent/overridden.db\"\n\
              [server.tls]\ncert = {:?}\nkey = {:?}\nservice_ca = {:?}\n\
-             [keys]\ntotp_key_file = {:?}\nreference_key_file = {:?}\n",
+             [keys]\ntotp_key_file = {:?}\nreference_key_file = {:?}\n\
+             audit_signing_key_file = {:?}\n",
             certs.join("account.pem"),
             certs.join("account-key.pem"),
             certs.join("ca.pem"),
             dir.path().join("totp.key"),
             dir.path().join("reference.key"),
+            dir.path().join("audit-signing.key"),
         ),
     )
     .unwrap();

@@ -94,4 +94,25 @@ impl AuditLogService for Api {
             next_page_token: next.map(|t| t.encode()).unwrap_or_default(),
         }))
     }
+
+    async fn read_audit_chain(
+        &self,
+        _req: Request<pb::ReadAuditChainRequest>,
+    ) -> Result<Response<pb::ReadAuditChainResponse>, Status> {
+        Err(Status::unimplemented("ReadAuditChain arrives with #7"))
+    }
+
+    async fn create_checkpoint(
+        &self,
+        _req: Request<pb::CreateCheckpointRequest>,
+    ) -> Result<Response<pb::CreateCheckpointResponse>, Status> {
+        Err(Status::unimplemented("CreateCheckpoint arrives with #7"))
+    }
+
+    async fn list_signing_keys(
+        &self,
+        _req: Request<pb::ListSigningKeysRequest>,
+    ) -> Result<Response<pb::ListSigningKeysResponse>, Status> {
+        Err(Status::unimplemented("ListSigningKeys arrives with #7"))
+    }
 }

@@ -2,6 +2,7 @@
 //! PostgreSQL (proved by the conformance suite in `store/tests.rs`, run on both).
 
 pub mod applications;
+pub mod audit_chain;
 pub mod audit_log;
 pub mod clinics;
 pub mod credentials;

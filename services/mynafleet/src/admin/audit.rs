@@ -87,6 +87,7 @@ pub(crate) async fn run(ctx: &Ctx, command: AuditCommand) -> anyhow::Result<()> 
                 page_size: 500,
                 page_token: token.clone(),
                 action: action.clone(),
+                ..Default::default()
             };
             async move { c.list_audit_records(r).await }
         })

@@ -1,0 +1,87 @@
+-- The tamper-evident audit chain (issue #7, docs/audit.md): every record gets its place in
+-- its organization's hash chain (records of no organization go to the "deployment" chain),
+-- checkpoints sign a chain's head, and triggers keep the log append-only.
+ALTER TABLE audit_records ADD COLUMN chain TEXT;
+ALTER TABLE audit_records ADD COLUMN seq BIGINT;
+ALTER TABLE audit_records ADD COLUMN prev_hash TEXT;
+ALTER TABLE audit_records ADD COLUMN hash TEXT;
+CREATE UNIQUE INDEX audit_records_by_chain ON audit_records (chain, seq);
+
+-- One row per chain: its size and head, bumped in the transaction that appends (the row lock
+-- sequences concurrent writers), and how far retention has removed whole sealed segments.
+CREATE TABLE audit_chains (
+    chain TEXT PRIMARY KEY,
+    size BIGINT NOT NULL,
+    head_hash TEXT NOT NULL,
+    pruned_through BIGINT NOT NULL DEFAULT 0
+);
+
+CREATE TABLE audit_checkpoints (
+    chain TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    head_hash TEXT NOT NULL,
+    time BIGINT NOT NULL,
+    key_id TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (chain, size)
+);
+
+-- Public halves of every key that signed checkpoints here (the private key is a 0600 file).
+CREATE TABLE audit_signing_keys (
+    key_id TEXT PRIMARY KEY,
+    public_key TEXT NOT NULL,
+    first_use BIGINT NOT NULL
+);
+
+CREATE FUNCTION audit_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% on % refused: the audit log is append-only', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'restrict_violation';
+END
+$$;
+
+-- Chained records never change. (Records written before this migration have no seq yet; the
+-- service chains them once at start, which is the only update allowed.)
+CREATE TRIGGER audit_records_append_only BEFORE UPDATE ON audit_records
+    FOR EACH ROW WHEN (OLD.seq IS NOT NULL) EXECUTE FUNCTION audit_refuse();
+
+-- Records leave only inside a sealed segment retention has released.
+CREATE FUNCTION audit_records_delete_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.seq IS NULL OR OLD.seq > COALESCE(
+        (SELECT pruned_through FROM audit_chains WHERE chain = OLD.chain), 0) THEN
+        RAISE EXCEPTION 'audit records leave only as sealed segments past retention'
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    RETURN OLD;
+END
+$$;
+CREATE TRIGGER audit_records_kept BEFORE DELETE ON audit_records
+    FOR EACH ROW EXECUTE FUNCTION audit_records_delete_guard();
+CREATE TRIGGER audit_records_not_truncated BEFORE TRUNCATE ON audit_records
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse();
+
+CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints
+    FOR EACH ROW EXECUTE FUNCTION audit_refuse();
+CREATE TRIGGER audit_checkpoints_not_truncated BEFORE TRUNCATE ON audit_checkpoints
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse();
+
+-- A chain never shrinks, and retention releases only up to a signed checkpoint.
+CREATE FUNCTION audit_chains_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.size < OLD.size OR NEW.pruned_through < OLD.pruned_through
+        OR (NEW.pruned_through <> OLD.pruned_through AND NOT EXISTS (
+            SELECT 1 FROM audit_checkpoints
+            WHERE chain = NEW.chain AND size = NEW.pruned_through)) THEN
+        RAISE EXCEPTION 'audit_chains moves forward only, and prunes only to a checkpoint'
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER audit_chains_forward_only BEFORE UPDATE ON audit_chains
+    FOR EACH ROW EXECUTE FUNCTION audit_chains_guard();
+CREATE TRIGGER audit_chains_kept BEFORE DELETE ON audit_chains
+    FOR EACH ROW EXECUTE FUNCTION audit_refuse();
+CREATE TRIGGER audit_chains_not_truncated BEFORE TRUNCATE ON audit_chains
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse();

@@ -1,0 +1,1 @@
+//! Conformance of the chain store on SQLite and PostgreSQL.
