@@ -20,7 +20,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub mod admin;
+pub mod bench;
 pub mod binaries;
+pub mod cable;
 pub mod card;
 pub mod fleet;
 pub mod health;
@@ -87,6 +89,9 @@ pub struct SuiteOptions {
     /// Last-minute changes to the proxy's and simulator's configuration; the suite's
     /// directory is passed for folders.
     pub customize: Option<CustomizeFn>,
+    /// Activation reaches the account service through a [`cable::Cable`] the test can cut
+    /// ([`Suite::account_cable`]); everyone else reaches it directly.
+    pub account_cable: bool,
 }
 
 impl std::fmt::Debug for SuiteOptions {
@@ -95,6 +100,7 @@ impl std::fmt::Debug for SuiteOptions {
             .field("backend", &self.backend)
             .field("certificate_lifetime", &self.certificate_lifetime)
             .field("customize", &self.customize.is_some())
+            .field("account_cable", &self.account_cable)
             .finish()
     }
 }
@@ -105,6 +111,7 @@ impl Default for SuiteOptions {
             backend: Backend::Sqlite,
             certificate_lifetime: DAY,
             customize: None,
+            account_cable: false,
         }
     }
 }
@@ -169,6 +176,7 @@ pub struct Suite {
     token: CancellationToken,
     running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     account_database_url: String,
+    account_cable: Option<cable::Cable>,
     _databases: Vec<TestDatabase>,
     dir: tempfile::TempDir,
 }
@@ -227,8 +235,25 @@ impl Suite {
                 ))
             }),
         };
+        let account_cable = if options.account_cable {
+            let account = listeners.account.local_addr().expect("account address");
+            Some(cable::Cable::start(account).await)
+        } else {
+            None
+        };
+        let account_url = account_cable.as_ref().map(cable::Cable::url);
         let token = CancellationToken::new();
-        let running = dev::start(setup, listeners, token.clone()).expect("start services");
+        let running = dev::start_with(
+            setup,
+            listeners,
+            token.clone(),
+            Box::new(move |activation: &mut dev::ActivationConfig| {
+                if let Some(url) = account_url {
+                    activation.account_url = url;
+                }
+            }),
+        )
+        .expect("start services");
         let addresses = running.addresses;
         let suite = Self {
             addresses,
@@ -240,6 +265,7 @@ impl Suite {
             token,
             running: Some(tokio::spawn(running.wait())),
             account_database_url: account_db.url.clone(),
+            account_cable,
             _databases: vec![account_db, activation_db, proxy_db],
             dir,
         };
@@ -269,6 +295,21 @@ impl Suite {
     /// Returns the account service's database URL.
     pub fn account_database_url(&self) -> &str {
         &self.account_database_url
+    }
+
+    /// Returns activation's database URL.
+    pub fn activation_database_url(&self) -> &str {
+        &self._databases[1].url
+    }
+
+    /// Returns the cable between activation and the account service.
+    ///
+    /// # Panics
+    /// When the suite was started without `SuiteOptions::account_cable`.
+    pub fn account_cable(&self) -> &cable::Cable {
+        self.account_cable
+            .as_ref()
+            .expect("start the suite with SuiteOptions { account_cable: true, .. }")
     }
 
     /// Returns the eligibility proxy's database URL.

@@ -9,6 +9,9 @@
 use crate::auth::Actor;
 use crate::error::Result;
 use crate::organization::OrganizationId;
+use crate::store::audit_chain;
+use crate::store::audit_log::StoredRecord;
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// The producer name of records written by this service.
@@ -181,40 +184,44 @@ impl AuditEntry {
     }
 }
 
-/// Writes `entry` on `conn` (inside the transaction of the change it records).
+/// Returns `e` as the store keeps it (no patient reference, no detail).
+fn stored(e: &AuditEntry) -> StoredRecord {
+    StoredRecord {
+        id: e.id.to_string(),
+        organization: e.organization,
+        time: e.time,
+        producer: PRODUCER.to_owned(),
+        actor_kind: e.actor_kind.to_owned(),
+        actor: e.actor.clone(),
+        actor_role: e.actor_role.clone(),
+        auth_method: e.auth_method.to_owned(),
+        session_ref: e.session_ref.clone(),
+        action: e.action.to_owned(),
+        action_code: e.action_code.as_str().to_owned(),
+        clinic: e.clinic.clone(),
+        target: e.target.clone(),
+        outcome: e.outcome.as_str().to_owned(),
+        reason: e.reason.clone(),
+        source_address: e.meta.source_address.clone(),
+        request_id: e.meta.request_id.clone(),
+        patient_ref: String::new(),
+        patient_ref_key_id: String::new(),
+        traceparent: e.meta.traceparent.clone(),
+        detail: BTreeMap::new(),
+    }
+}
+
+/// Writes `entry` on `conn` (inside the transaction of the change it records), appended to
+/// its organization's chain: the chain stays locked until that transaction ends.
 pub async fn append(conn: &mut sqlx::AnyConnection, e: &AuditEntry) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_records (id, organization_id, time, producer, actor_kind, actor, \
-         actor_role, auth_method, session_ref, action, action_code, clinic, target, outcome, \
-         reason, source_address, request_id, patient_ref, patient_ref_key_id, traceparent) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         '', '', $18)",
-    )
-    .bind(e.id.to_string())
-    .bind(e.organization.map(|o| o.stored()))
-    .bind(e.time)
-    .bind(PRODUCER)
-    .bind(e.actor_kind)
-    .bind(&e.actor)
-    .bind(&e.actor_role)
-    .bind(e.auth_method)
-    .bind(&e.session_ref)
-    .bind(e.action)
-    .bind(e.action_code.as_str())
-    .bind(&e.clinic)
-    .bind(&e.target)
-    .bind(e.outcome.as_str())
-    .bind(&e.reason)
-    .bind(&e.meta.source_address)
-    .bind(&e.meta.request_id)
-    .bind(&e.meta.traceparent)
-    .execute(conn)
-    .await?;
+    audit_chain::append(conn, std::slice::from_ref(&stored(e))).await?;
     Ok(())
 }
 
 /// Writes `entry` in a transaction of its own (for failures that change nothing else).
 pub async fn append_alone(pool: &sqlx::AnyPool, e: &AuditEntry) -> Result<()> {
-    let mut conn = pool.acquire().await?;
-    append(&mut conn, e).await
+    let mut tx = pool.begin().await?;
+    append(&mut tx, e).await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -176,6 +176,77 @@ pub struct FileConfig {
     /// Where the other services are.
     #[serde(default)]
     pub peers: PeersSection,
+    /// Checkpoints and retention of the audit chain; defaults when absent.
+    #[serde(default)]
+    pub audit: AuditSection,
+}
+
+/// The shortest retention production accepts: five years (guideline 6.0), in days.
+pub const MIN_PRODUCTION_RETENTION_DAYS: u64 = 1_827;
+
+/// `[audit]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSection {
+    /// A chain is checkpointed once it grew by this many records.
+    pub checkpoint_every_records: u64,
+    /// …or this many seconds after it last grew.
+    pub checkpoint_interval_seconds: u64,
+    /// Days sealed segments are kept; 0 keeps everything.
+    pub retention_days: u64,
+}
+
+impl Default for AuditSection {
+    fn default() -> Self {
+        let d = AuditSettings::default();
+        Self {
+            checkpoint_every_records: d.checkpoint_every.unsigned_abs(),
+            checkpoint_interval_seconds: d.checkpoint_interval.as_secs(),
+            retention_days: 0,
+        }
+    }
+}
+
+fn invalid(message: String) -> ConfigError {
+    ConfigError::Invalid(Box::new(figment::Error::from(message)))
+}
+
+impl AuditSection {
+    /// Returns the settings; refuses zero counts and intervals, and in `production` a
+    /// retention under [`MIN_PRODUCTION_RETENTION_DAYS`].
+    pub fn settings(&self, production: bool) -> Result<AuditSettings, ConfigError> {
+        let checkpoint_every = i64::try_from(self.checkpoint_every_records)
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "[audit] checkpoint_every_records must be at least 1 (got {})",
+                    self.checkpoint_every_records
+                ))
+            })?;
+        if self.checkpoint_interval_seconds == 0 {
+            return Err(invalid(
+                "[audit] checkpoint_interval_seconds must be at least 1".to_owned(),
+            ));
+        }
+        let retention = match self.retention_days {
+            0 => None,
+            days if production && days < MIN_PRODUCTION_RETENTION_DAYS => {
+                return Err(invalid(format!(
+                    "[audit] retention_days = {days} is shorter than the five years \
+                     ({MIN_PRODUCTION_RETENTION_DAYS} days) guideline 6.0 requires in \
+                     production; set 0 to keep everything or at least \
+                     {MIN_PRODUCTION_RETENTION_DAYS}"
+                )));
+            }
+            days => Some(Duration::from_secs(days.saturating_mul(86_400))),
+        };
+        Ok(AuditSettings {
+            checkpoint_every,
+            checkpoint_interval: Duration::from_secs(self.checkpoint_interval_seconds),
+            retention,
+        })
+    }
 }
 
 /// The services the account service calls.
@@ -241,6 +312,7 @@ pub struct SheetSection {
 impl FileConfig {
     /// Reads the files the configuration names and returns the service's configuration.
     pub fn into_config(self) -> Result<Config, ConfigError> {
+        let audit = self.audit.settings(self.server.production)?;
         let tls = self.server.tls.read()?;
         let key = |path: &PathBuf| {
             SecretKey::from_file(path).map_err(|e| ConfigError::Read {
@@ -295,7 +367,10 @@ impl FileConfig {
                 ca_fingerprint,
             },
             activation,
-            audit: AuditSettings::default(),
+            audit,
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -18,6 +18,15 @@ pub enum Error {
         /// The field.
         field: String,
     },
+    /// Fields of the request failed validation with a reason of their own, for example
+    /// `AUDIT_FILTER_INVALID` (INVALID_ARGUMENT).
+    #[error("invalid request: {reason}")]
+    InvalidWithReason {
+        /// The stable reason.
+        reason: &'static str,
+        /// The fields and what is wrong with each.
+        fields: Vec<FieldViolation>,
+    },
     /// The page token was not one this server issued.
     #[error("invalid page token")]
     InvalidPageToken,
@@ -129,6 +138,9 @@ impl From<Error> for Status {
                      stores My Numbers (if this is not one, change the digits or their grouping)",
                 )],
             ),
+            Error::InvalidWithReason { reason, fields } => {
+                status::invalid_argument(DOMAIN, reason, &fields)
+            }
             Error::InvalidPageToken => status::invalid_page_token(),
             Error::RequestIdReused => status::request_id_reused(),
             Error::OrganizationNotFound => status::with_reason(

@@ -7,6 +7,7 @@
 
 pub mod application;
 pub mod audit;
+pub mod audit_seal;
 pub mod auth;
 mod bootstrap;
 mod client;
@@ -26,7 +27,8 @@ pub mod totp;
 pub use bootstrap::{Bootstrapped, bootstrap, bootstrap_with_pool};
 pub use clinic::{ClinicKind, CodeWarning, FacilityCode, InstitutionCode, RegistrationNumber};
 pub use config::{
-    ActivationPeer, AuditSettings, Config, FileConfig, Keys, SessionPolicy, SheetSettings,
+    ActivationPeer, AuditSection, AuditSettings, Config, FileConfig, Keys,
+    MIN_PRODUCTION_RETENTION_DAYS, SessionPolicy, SheetSettings,
 };
 pub use error::{Error, Result};
 pub use organization::{DisplayName, NewOrganization, Organization, OrganizationId, PageToken};
@@ -95,16 +97,35 @@ pub async fn serve(
     let pool = mynafleet_kit::db::connect(&config.database_url, &MIGRATIONS)
         .await
         .context("open account store")?;
+    audit_seal::start(&pool, &config)
+        .await
+        .context("prepare the audit chain")?;
     // Streams end on this token; the frame then waits for their connections to close.
     let streams = tokio_util::sync::CancellationToken::new();
-    let (frame, routes) =
-        grpc::frame(config, pool, streams.clone()).context("build the activation client")?;
+    // The checkpointer and retention stop on this one.
+    let tasks = tokio_util::sync::CancellationToken::new();
+    let sealing = audit_seal::spawn(pool.clone(), &config, tasks.clone());
+    let (frame, routes) = match grpc::frame(config, pool, streams.clone()) {
+        Ok(built) => built,
+        Err(e) => {
+            tasks.cancel();
+            return Err(e).context("build the activation client");
+        }
+    };
+    let stop_tasks = tasks.clone();
     let shutdown = async move {
         shutdown.await;
         streams.cancel();
+        stop_tasks.cancel();
     };
-    mynafleet_kit::grpc::serve(frame, routes, listener, shutdown)
+    let served = mynafleet_kit::grpc::serve(frame, routes, listener, shutdown)
         .await
-        .context("serve account")?;
+        .context("serve account");
+    tasks.cancel();
+    for task in sealing {
+        // A task that panicked has nothing left to stop; its panic was already reported.
+        let _ = task.await;
+    }
+    served?;
     Ok(())
 }

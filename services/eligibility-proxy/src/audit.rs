@@ -9,9 +9,8 @@
 //! the certificate serial appear only as keyed HMACs in `detail` (labels `reference-number`
 //! and `certificate-serial`). Never a name, birth date, 記号・番号 or serial in clear.
 //!
-//! Search normalisation ([`normalise`]): full-width ASCII (U+FF01–U+FF5E) becomes half-width;
-//! all whitespace, U+3000 included, is removed; hyphen-like characters (U+2010–U+2015,
-//! U+2212, U+FF0D) become `-`; the 保険者番号 keeps its digits only. Letters keep their case.
+//! References and the search normalisation are kit's (`mynafleet_kit::patient_ref`), so the
+//! account service computes the same reference when an auditor searches for a patient.
 
 use crate::client::AccountClient;
 use crate::scope::AccountScope;
@@ -22,12 +21,8 @@ use std::collections::BTreeMap;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// HKDF label of the patient-reference key.
-pub(crate) const PATIENT_LABEL: &str = "patient-ref";
-/// HKDF label of the 照会番号 reference key.
-pub(crate) const REFERENCE_NUMBER_LABEL: &str = "reference-number";
-/// HKDF label of the certificate-serial reference key.
-pub(crate) const CERTIFICATE_LABEL: &str = "certificate-serial";
+pub(crate) use mynafleet_kit::patient_ref::PatientKey;
+use mynafleet_kit::patient_ref::{CERTIFICATE_LABEL, REFERENCE_NUMBER_LABEL, normalise};
 
 /// What kind of check a record is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,25 +95,6 @@ impl Outcome {
             Outcome::Failure => "failure",
             Outcome::Denied => "denied",
         }
-    }
-}
-
-/// The patient's insurance numbers, as typed or returned; only their HMAC is recorded.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct PatientKey {
-    /// 保険者番号.
-    pub(crate) insurer: String,
-    /// 記号.
-    pub(crate) symbol: String,
-    /// 番号.
-    pub(crate) number: String,
-    /// 枝番.
-    pub(crate) branch: String,
-}
-
-impl std::fmt::Debug for PatientKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PatientKey(..)")
     }
 }
 
@@ -256,10 +232,7 @@ impl CheckAudit {
             None => "mtls",
         };
         let (patient_ref, patient_ref_key_id) = match &self.patient {
-            Some(p) => {
-                let key = reference.derive(PATIENT_LABEL, &org_id);
-                (patient_ref(&key, p), key.id().to_owned())
-            }
+            Some(p) => mynafleet_kit::patient_ref::for_organization(reference, &org_id, p),
             None => (String::new(), String::new()),
         };
         let mut detail = BTreeMap::new();
@@ -328,34 +301,6 @@ impl CheckAudit {
             detail,
         }
     }
-}
-
-/// Returns the patient reference: HMAC under `key` (the organization's patient-reference
-/// key) of the normalised 保険者番号 (digits only), 記号, 番号 and 枝番.
-pub(crate) fn patient_ref(key: &SecretKey, p: &PatientKey) -> String {
-    let insurer: String = normalise(&p.insurer)
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
-    key.hmac_hex(&[
-        &insurer,
-        &normalise(&p.symbol),
-        &normalise(&p.number),
-        &normalise(&p.branch),
-    ])
-}
-
-/// Normalises a value as for search (see the module doc).
-pub(crate) fn normalise(value: &str) -> String {
-    value
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| match c {
-            '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FF0D}' => '-',
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFF01 + 0x21).unwrap_or(c),
-            other => other,
-        })
-        .collect()
 }
 
 /// Spawns the forwarder: the outbox on `pool` goes to the account service's

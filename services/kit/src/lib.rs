@@ -18,6 +18,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod outbox;
 pub mod page;
+pub mod patient_ref;
 pub mod shutdown;
 pub mod status;
 pub mod telemetry;

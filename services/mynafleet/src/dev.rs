@@ -164,11 +164,28 @@ pub struct Running {
     token: CancellationToken,
 }
 
+/// Activation's configuration.
+pub type ActivationConfig = mynafleet_activation::Config;
+
+/// A change to activation's configuration before it starts (tests: reaching the account
+/// service through a relay they can cut).
+pub type CustomizeActivationFn = Box<dyn FnOnce(&mut ActivationConfig) + Send>;
+
 /// Starts every service on its listener; they stop when `token` is cancelled.
 pub fn start(
     setup: Setup,
     listeners: Listeners,
     token: CancellationToken,
+) -> anyhow::Result<Running> {
+    start_with(setup, listeners, token, Box::new(|_| {}))
+}
+
+/// Like [`start`], with `customize_activation` applied to activation's configuration last.
+pub fn start_with(
+    setup: Setup,
+    listeners: Listeners,
+    token: CancellationToken,
+    customize_activation: CustomizeActivationFn,
 ) -> anyhow::Result<Running> {
     let addresses = listeners.addresses()?;
     let pki = &setup.pki;
@@ -204,6 +221,7 @@ pub fn start(
     activation.device_ca = setup.device_ca.clone();
     activation.certificate_lifetime = setup.certificate_lifetime;
     activation.proxy_urls = vec![url(addresses.eligibility_proxy)];
+    customize_activation(&mut activation);
 
     let (tls, id) = server_tls(mynafleet_eligibility_proxy::SERVICE_NAME, true)?;
     let mut proxy = mynafleet_eligibility_proxy::Config::for_tests(

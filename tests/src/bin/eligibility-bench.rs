@@ -17,6 +17,7 @@ use mynafleet_kit::tls::{ClientTls, TlsIdentity};
 use mynafleet_proto::eligibility::v1 as pb;
 use mynafleet_proto::oqs::v1 as oqs_pb;
 use mynafleet_proto::tonic::transport::Channel;
+use mynafleet_tests::bench::{cpu_micros, peak_rss_kib};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -111,29 +112,6 @@ async fn serve(dir: PathBuf) -> anyhow::Result<()> {
     let mut sink = Vec::new();
     let _ = tokio::io::AsyncReadExt::read_to_end(&mut stdin, &mut sink).await;
     suite.stop().await
-}
-
-/// CPU time (user + system) of `pid` in microseconds.
-fn cpu_micros(pid: u32) -> anyhow::Result<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .context("malformed /proc stat")?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = fields.get(11).context("utime")?.parse()?;
-    let stime: u64 = fields.get(12).context("stime")?.parse()?;
-    // Clock ticks are 100 per second on Linux.
-    Ok((utime + stime) * 10_000)
-}
-
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 async fn wait_ready(dir: &Path, child: &mut tokio::process::Child) -> anyhow::Result<Ready> {

@@ -1,33 +1,61 @@
-//! `AuditLogService`: auditors and org_admins read their organization's audit records,
-//! newest first. Every read is itself recorded before any record is returned, so a read
-//! that cannot be audited returns nothing.
+//! `AuditLogService`: auditors and org_admins search their organization's audit records
+//! (newest first, by time range, actor, action, clinic, device, outcome and patient), read
+//! its hash chain in seq order with the checkpoints over it, seal its head on request, and
+//! list the keys checkpoints are signed with.
+//!
+//! Every read is itself recorded before any record is returned, so a read that cannot be
+//! audited returns nothing; pages continued with a token (bound to the session and the
+//! search) are part of that recorded read. A patient is searched by the keyed reference the
+//! server computes: the clear numbers are never stored or logged, and the record of the read
+//! carries only that reference and the names of the filters used.
 
-use super::{Api, meta, ts};
+mod chain;
+mod filter;
+mod token;
+
+use super::{Api, digest, meta, ts};
 use crate::audit::{self, ActionCode, AuditEntry};
 use crate::auth::Permission;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::organization::{self, OrganizationId};
 use crate::store::audit_log::{self, AuditPageToken, StoredRecord};
+use mynafleet_kit::audit_chain::ChainRecord;
 use mynafleet_proto::account::v1 as pb;
 use mynafleet_proto::audit::v1 as audit_pb;
 use mynafleet_proto::tonic::{self, Request, Response, Status};
 use pb::audit_log_service_server::AuditLogService;
+use std::collections::BTreeMap;
+use token::Tokens;
 
-fn to_pb(r: StoredRecord) -> audit_pb::AuditRecord {
-    let outcome = match r.outcome.as_str() {
+/// The tag of search page tokens.
+const SEARCH_TAG: &str = "auditsearch";
+
+fn outcome_to_pb(outcome: &str) -> audit_pb::Outcome {
+    match outcome {
         "success" => audit_pb::Outcome::Success,
         "failure" => audit_pb::Outcome::Failure,
         "denied" => audit_pb::Outcome::Denied,
         _ => audit_pb::Outcome::Unspecified,
-    };
+    }
+}
+
+fn stored_to_pb(r: StoredRecord) -> audit_pb::AuditRecord {
+    let organization = r.organization.map(|o| o.name()).unwrap_or_default();
+    let mut pb = record_to_pb(r.to_chain_record());
+    pb.organization = organization;
+    pb
+}
+
+/// Returns a chained record as the wire shape.
+fn record_to_pb(r: ChainRecord) -> audit_pb::AuditRecord {
     audit_pb::AuditRecord {
         id: r.id,
-        organization: r.organization.map(|o| o.name()).unwrap_or_default(),
+        organization: r.organization,
         time: Some(ts(r.time)),
         actor: r.actor,
         action: r.action,
         target: r.target,
-        outcome: outcome.into(),
+        outcome: outcome_to_pb(&r.outcome).into(),
         reason: r.reason,
         patient_ref: r.patient_ref,
         patient_ref_key_id: r.patient_ref_key_id,
@@ -45,22 +73,97 @@ fn to_pb(r: StoredRecord) -> audit_pb::AuditRecord {
     }
 }
 
-/// Validates the optional action filter (`noun.verb`).
-fn action_filter(raw: &str) -> Result<Option<&str>> {
-    if raw.is_empty() {
-        return Ok(None);
+/// Returns the stored record of a read: `entry` with its FHIR `action_code`, the patient
+/// reference and key id searched for (or empty), and `detail`.
+fn read_record(
+    e: AuditEntry,
+    action_code: &str,
+    (patient_ref, patient_ref_key_id): (String, String),
+    detail: BTreeMap<String, String>,
+) -> StoredRecord {
+    StoredRecord {
+        id: e.id.to_string(),
+        organization: e.organization,
+        time: e.time,
+        producer: audit::PRODUCER.to_owned(),
+        actor_kind: e.actor_kind.to_owned(),
+        actor: e.actor,
+        actor_role: e.actor_role,
+        auth_method: e.auth_method.to_owned(),
+        session_ref: e.session_ref,
+        action: e.action.to_owned(),
+        action_code: action_code.to_owned(),
+        clinic: e.clinic,
+        target: e.target,
+        outcome: e.outcome.as_str().to_owned(),
+        reason: e.reason,
+        source_address: e.meta.source_address,
+        request_id: e.meta.request_id,
+        patient_ref,
+        patient_ref_key_id,
+        traceparent: e.meta.traceparent,
+        detail,
     }
-    let ok = raw.len() <= 64
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_');
-    if !ok {
-        return Err(Error::field(
-            "action",
-            "must be an action such as session.login (a-z, . and _, at most 64)",
-        ));
+}
+
+/// Returns what a search token is bound to besides the caller: the parent and every filter.
+fn search_scope(msg: &pb::ListAuditRecordsRequest) -> String {
+    let mut asked = msg.clone();
+    asked.page_size = 0;
+    asked.page_token.clear();
+    hex::encode(digest(&asked))
+}
+
+impl Api {
+    /// ListAuditRecords.
+    async fn search(
+        &self,
+        req: Request<pb::ListAuditRecordsRequest>,
+    ) -> Result<Response<pb::ListAuditRecordsResponse>, Status> {
+        let actor = self.authorize(&req, Permission::ReadAudit).await?;
+        let msg = req.get_ref();
+        let parent = OrganizationId::parse_name(&msg.parent, "parent")?;
+        let size = organization::page_size(msg.page_size)?;
+        let tokens = Tokens::new(&self.config.keys.reference, &actor);
+        let scope = search_scope(msg);
+        let after = tokens
+            .open(SEARCH_TAG, &scope, &msg.page_token)?
+            .map(|inner| AuditPageToken::decode(&inner))
+            .transpose()?
+            .flatten();
+        let search = filter::parse(msg, parent, &self.config.keys.reference)?;
+        self.in_scope(&req, &actor, actor.require_organization(parent))
+            .await?;
+        if msg.page_token.is_empty() {
+            let entry = AuditEntry::new(
+                &actor,
+                &meta(&req, ""),
+                self.now(),
+                "audit.read",
+                ActionCode::Read,
+            )
+            .organization(parent)
+            .target(parent.name());
+            let mut detail = BTreeMap::new();
+            if !search.used.is_empty() {
+                detail.insert("filters".to_owned(), search.used.join(","));
+            }
+            let patient = match &search.filter.patient_ref {
+                Some(r) => (r.clone(), search.patient_ref_key_id.clone()),
+                None => (String::new(), String::new()),
+            };
+            let record = read_record(entry, "R", patient, detail);
+            audit_log::ingest(&self.pool, &[record]).await?;
+        }
+        let (records, next) =
+            audit_log::search(&self.pool, parent, &search.filter, after.as_ref(), size).await?;
+        Ok(Response::new(pb::ListAuditRecordsResponse {
+            records: records.into_iter().map(stored_to_pb).collect(),
+            next_page_token: next
+                .map(|t| tokens.seal(SEARCH_TAG, &scope, &t.encode()))
+                .unwrap_or_default(),
+        }))
     }
-    Ok(Some(raw))
 }
 
 #[tonic::async_trait]
@@ -69,50 +172,30 @@ impl AuditLogService for Api {
         &self,
         req: Request<pb::ListAuditRecordsRequest>,
     ) -> Result<Response<pb::ListAuditRecordsResponse>, Status> {
-        let actor = self.authorize(&req, Permission::ReadAudit).await?;
-        let msg = req.get_ref();
-        let parent = OrganizationId::parse_name(&msg.parent, "parent")?;
-        let size = organization::page_size(msg.page_size)?;
-        let token = AuditPageToken::decode(&msg.page_token)?;
-        let action = action_filter(&msg.action)?;
-        self.in_scope(&req, &actor, actor.require_organization(parent))
-            .await?;
-        let entry = AuditEntry::new(
-            &actor,
-            &meta(&req, ""),
-            self.now(),
-            "audit.read",
-            ActionCode::Read,
-        )
-        .organization(parent)
-        .target(parent.name());
-        audit::append_alone(&self.pool, &entry).await?;
-        let (records, next) =
-            audit_log::list(&self.pool, parent, action, token.as_ref(), size).await?;
-        Ok(Response::new(pb::ListAuditRecordsResponse {
-            records: records.into_iter().map(to_pb).collect(),
-            next_page_token: next.map(|t| t.encode()).unwrap_or_default(),
-        }))
+        self.search(req).await
     }
 
     async fn read_audit_chain(
         &self,
-        _req: Request<pb::ReadAuditChainRequest>,
+        req: Request<pb::ReadAuditChainRequest>,
     ) -> Result<Response<pb::ReadAuditChainResponse>, Status> {
-        Err(Status::unimplemented("ReadAuditChain arrives with #7"))
+        self.read_chain(req).await
     }
 
     async fn create_checkpoint(
         &self,
-        _req: Request<pb::CreateCheckpointRequest>,
+        req: Request<pb::CreateCheckpointRequest>,
     ) -> Result<Response<pb::CreateCheckpointResponse>, Status> {
-        Err(Status::unimplemented("CreateCheckpoint arrives with #7"))
+        self.create_chain_checkpoint(req).await
     }
 
     async fn list_signing_keys(
         &self,
-        _req: Request<pb::ListSigningKeysRequest>,
+        req: Request<pb::ListSigningKeysRequest>,
     ) -> Result<Response<pb::ListSigningKeysResponse>, Status> {
-        Err(Status::unimplemented("ListSigningKeys arrives with #7"))
+        self.signing_keys(req).await
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -11,6 +11,11 @@ mod operators;
 mod organizations;
 mod sheets;
 
+#[cfg(test)]
+mod fail_closed {
+    mod tests;
+}
+
 pub(crate) use internal::scope_to_pb;
 
 use crate::audit::{self, ActionCode, AuditEntry, Outcome, RequestMeta};

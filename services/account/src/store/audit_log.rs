@@ -1,10 +1,13 @@
-//! The audit table as a store: reading an organization's records, newest first, a page at a
-//! time, optionally of one action; and ingesting records other services produced (DESIGN.md
-//! §3.7), idempotently by their id. The account service's own records are written by
-//! `crate::audit`; nothing here changes or deletes a stored record.
+//! The audit table as a store: searching an organization's records, newest first, a page at
+//! a time, by time range, actor, action, clinic, device, outcome or patient reference; and
+//! ingesting records other services produced (DESIGN.md §3.7), idempotently by their id,
+//! into their chains (`store::audit_chain`). The account service's own records are written
+//! by `crate::audit`; nothing here changes or deletes a stored record, and a patient is
+//! searched only by the keyed reference the caller computed, never by clear identifiers.
 
 use crate::error::{Error, Result};
 use crate::organization::OrganizationId;
+use mynafleet_kit::audit_chain::ChainRecord;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 use std::collections::BTreeMap;
@@ -90,11 +93,13 @@ impl AuditPageToken {
     }
 }
 
-const COLUMNS: &str = "id, organization_id, time, producer, actor_kind, actor, actor_role, \
+/// The record columns, in [`StoredRecord`] order.
+pub(crate) const COLUMNS: &str = "id, organization_id, time, producer, actor_kind, actor, actor_role, \
      auth_method, session_ref, action, action_code, clinic, target, outcome, reason, \
      source_address, request_id, patient_ref, patient_ref_key_id, traceparent, detail";
 
-fn record(row: &AnyRow) -> Result<StoredRecord> {
+/// Reads a record from a row that selected [`COLUMNS`].
+pub(crate) fn record(row: &AnyRow) -> Result<StoredRecord> {
     let s = |c: &str| row.try_get::<String, _>(c);
     Ok(StoredRecord {
         id: s("id")?,
@@ -123,6 +128,75 @@ fn record(row: &AnyRow) -> Result<StoredRecord> {
     })
 }
 
+impl StoredRecord {
+    /// Returns the record as the chain covers it: the organization as its resource name
+    /// (`organizations/{id}`), or empty.
+    pub fn to_chain_record(&self) -> ChainRecord {
+        ChainRecord {
+            id: self.id.clone(),
+            organization: self.organization.map(|o| o.name()).unwrap_or_default(),
+            time: self.time,
+            producer: self.producer.clone(),
+            actor_kind: self.actor_kind.clone(),
+            actor: self.actor.clone(),
+            actor_role: self.actor_role.clone(),
+            auth_method: self.auth_method.clone(),
+            session_ref: self.session_ref.clone(),
+            action: self.action.clone(),
+            action_code: self.action_code.clone(),
+            clinic: self.clinic.clone(),
+            target: self.target.clone(),
+            outcome: self.outcome.clone(),
+            reason: self.reason.clone(),
+            source_address: self.source_address.clone(),
+            request_id: self.request_id.clone(),
+            patient_ref: self.patient_ref.clone(),
+            patient_ref_key_id: self.patient_ref_key_id.clone(),
+            traceparent: self.traceparent.clone(),
+            detail: self.detail.clone(),
+        }
+    }
+}
+
+impl From<&StoredRecord> for ChainRecord {
+    fn from(r: &StoredRecord) -> Self {
+        r.to_chain_record()
+    }
+}
+
+/// What a search keeps: every field set narrows it (all must hold).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only records at or after this time (microseconds).
+    pub start: Option<i64>,
+    /// Only records before this time (microseconds).
+    pub end: Option<i64>,
+    /// Only records of this actor (exact).
+    pub actor: Option<String>,
+    /// Only records of this action (`noun.verb`).
+    pub action: Option<String>,
+    /// Only records concerning this clinic (resource name).
+    pub clinic: Option<String>,
+    /// Only records a device made or acted on: actor or target equals it.
+    pub device: Option<String>,
+    /// Only records with this outcome (success, failure or denied).
+    pub outcome: Option<String>,
+    /// Only records about this patient: the keyed reference, computed by the caller.
+    pub patient_ref: Option<String>,
+}
+
+/// A value bound to a search's SQL (only text and integers bind through `Any`).
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// Adds `value` to `args` and returns its placeholder.
+fn arg(args: &mut Vec<Arg>, value: Arg) -> String {
+    args.push(value);
+    format!("${}", args.len())
+}
+
 /// Returns up to `limit` records of `org` after `after`, newest first, only of `action`
 /// when given, and the token of the next page when there is one.
 pub async fn list(
@@ -132,19 +206,66 @@ pub async fn list(
     after: Option<&AuditPageToken>,
     limit: u32,
 ) -> Result<(Vec<StoredRecord>, Option<AuditPageToken>)> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM audit_records \
-         WHERE organization_id = $1 AND ($2 = '' OR action = $2) \
-         AND (time < $3 OR (time = $3 AND id < $4)) \
-         ORDER BY time DESC, id DESC LIMIT $5"
-    )))
-    .bind(org.stored())
-    .bind(action.unwrap_or_default())
-    .bind(after.map_or(i64::MAX, |a| a.time))
-    .bind(after.map(|a| a.id.clone()).unwrap_or_default())
-    .bind(i64::from(limit) + 1)
-    .fetch_all(pool)
-    .await?;
+    let filter = AuditFilter {
+        action: action.map(str::to_owned),
+        ..AuditFilter::default()
+    };
+    search(pool, org, &filter, after, limit).await
+}
+
+/// Returns up to `limit` records of `org` that pass `filter`, after `after`, newest first
+/// (time, then id), and the token of the next page when there is one.
+pub async fn search(
+    pool: &AnyPool,
+    org: OrganizationId,
+    filter: &AuditFilter,
+    after: Option<&AuditPageToken>,
+    limit: u32,
+) -> Result<(Vec<StoredRecord>, Option<AuditPageToken>)> {
+    let mut args = Vec::new();
+    let mut sql = format!(
+        "SELECT {COLUMNS} FROM audit_records WHERE organization_id = {}",
+        arg(&mut args, Arg::Text(org.stored()))
+    );
+    if let Some(t) = filter.start {
+        sql += &format!(" AND time >= {}", arg(&mut args, Arg::Int(t)));
+    }
+    if let Some(t) = filter.end {
+        sql += &format!(" AND time < {}", arg(&mut args, Arg::Int(t)));
+    }
+    let columns = [
+        ("actor", &filter.actor),
+        ("action", &filter.action),
+        ("clinic", &filter.clinic),
+        ("outcome", &filter.outcome),
+        ("patient_ref", &filter.patient_ref),
+    ];
+    for (column, value) in columns {
+        if let Some(v) = value {
+            sql += &format!(" AND {column} = {}", arg(&mut args, Arg::Text(v.clone())));
+        }
+    }
+    if let Some(d) = &filter.device {
+        let d = arg(&mut args, Arg::Text(d.clone()));
+        sql += &format!(" AND (actor = {d} OR target = {d})");
+    }
+    if let Some(a) = after {
+        let time = arg(&mut args, Arg::Int(a.time));
+        let id = arg(&mut args, Arg::Text(a.id.clone()));
+        sql += &format!(" AND (time < {time} OR (time = {time} AND id < {id}))");
+    }
+    sql += &format!(
+        " ORDER BY time DESC, id DESC LIMIT {}",
+        arg(&mut args, Arg::Int(i64::from(limit) + 1))
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for arg in args {
+        query = match arg {
+            Arg::Text(t) => query.bind(t),
+            Arg::Int(i) => query.bind(i),
+        };
+    }
+    let rows = query.fetch_all(pool).await?;
     let mut records = rows.iter().map(record).collect::<Result<Vec<_>>>()?;
     let next = if records.len() > limit as usize {
         records.truncate(limit as usize);
@@ -158,44 +279,18 @@ pub async fn list(
     Ok((records, next))
 }
 
-/// Stores `records` (made by other services) in one transaction, skipping every record whose
-/// id is already stored; returns how many were new. A record without an organization is
-/// stored with none (NULL), so no organization's list shows it.
+/// Stores `records` (made by other services) in one transaction, appended to their chains,
+/// skipping every record whose id is already stored; returns how many were new. A record
+/// without an organization is stored with none (NULL), so no organization's list shows it;
+/// it goes to the deployment chain.
 pub async fn ingest(pool: &AnyPool, records: &[StoredRecord]) -> Result<u64> {
-    let mut tx = pool.begin().await?;
-    let mut inserted = 0;
-    for r in records {
-        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO audit_records ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) ON CONFLICT (id) DO NOTHING"
-        )))
-        .bind(&r.id)
-        .bind(r.organization.map(|o| o.stored()))
-        .bind(r.time)
-        .bind(&r.producer)
-        .bind(&r.actor_kind)
-        .bind(&r.actor)
-        .bind(&r.actor_role)
-        .bind(&r.auth_method)
-        .bind(&r.session_ref)
-        .bind(&r.action)
-        .bind(&r.action_code)
-        .bind(&r.clinic)
-        .bind(&r.target)
-        .bind(&r.outcome)
-        .bind(&r.reason)
-        .bind(&r.source_address)
-        .bind(&r.request_id)
-        .bind(&r.patient_ref)
-        .bind(&r.patient_ref_key_id)
-        .bind(&r.traceparent)
-        .bind(mynafleet_kit::outbox::detail_to_json(&r.detail))
-        .execute(&mut *tx)
-        .await?;
-        inserted += done.rows_affected();
+    if records.is_empty() {
+        return Ok(0);
     }
+    let mut tx = pool.begin().await?;
+    let appended = super::audit_chain::append(&mut tx, records).await?;
     tx.commit().await?;
-    Ok(inserted)
+    Ok(appended)
 }
 
 #[cfg(test)]

@@ -8,6 +8,12 @@ mod devices;
 mod internal;
 mod presence;
 
+#[cfg(test)]
+mod fail_closed {
+    mod served;
+    mod tests;
+}
+
 use crate::audit::{self, ActionCode, AuditActor, AuditEntry, Outcome, RequestMeta};
 use crate::auth::{OperatorCheck, Permission, Principal, role_allows};
 use crate::client::AccountClient;

@@ -28,13 +28,6 @@ fn numbers_check(device: &str, p: PatientKey) -> CheckAudit {
 }
 
 #[test]
-fn normalisation_folds_full_width_spaces_and_hyphens() {
-    assert_eq!(normalise("１２３４　ＡＢ－５"), "1234AB-5");
-    assert_eq!(normalise(" 12 34\t‐5−6―7 "), "1234-5-6-7");
-    assert_eq!(normalise("あいう"), "あいう");
-}
-
-#[test]
 fn the_same_patient_typed_full_width_or_half_width_has_one_reference() {
     let k = key();
     let half = numbers_check(DEVICE, patient("06139995", "12-34", "5678", "01")).into_outbox(&k);

@@ -24,7 +24,7 @@ pub mod fhir;
 mod verify;
 
 pub use checkpoint::{Checkpoint, CheckpointError, KeyRing, PublicKey, Signer};
-pub use verify::{Problem, Report, Verifier};
+pub use verify::{Problem, ProblemKind, Report, Verifier};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -5,6 +5,9 @@
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+mod placeholders;
+pub use placeholders::Placeholders;
+
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, SqlSafeStr};

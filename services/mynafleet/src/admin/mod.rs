@@ -128,7 +128,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
         AdminCommand::Accounts(c) => accounts::run(&ctx, c).await,
         AdminCommand::Applications(c) => applications::run(&ctx, c).await.map(ok),
         AdminCommand::Operators(c) => operators::run(&ctx, c).await.map(ok),
-        AdminCommand::Audit(c) => audit::run(&ctx, c).await.map(ok),
+        AdminCommand::Audit(c) => audit::run(&ctx, c).await,
         AdminCommand::Codes(c) => codes::run(&ctx, c).await.map(ok),
         AdminCommand::Devices(c) => devices::run(&ctx, c).await.map(ok),
     }

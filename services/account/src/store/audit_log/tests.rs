@@ -13,6 +13,7 @@ mynafleet_kit::store_conformance!(
     ingest_is_idempotent_by_id_and_lists_with_the_organization,
     ingest_keeps_records_without_an_organization_out_of_every_list,
     forwarded_detail_and_patient_references_are_listed_as_sent,
+    search_filters_each_narrow_the_list,
 );
 
 async fn org(pool: &AnyPool, name: &str) -> OrganizationId {
@@ -237,4 +238,137 @@ async fn forwarded_detail_and_patient_references_are_listed_as_sent(pool: AnyPoo
         .await
         .unwrap();
     assert!(own[0].detail.is_empty());
+}
+
+async fn search_filters_each_narrow_the_list(pool: AnyPool) {
+    let o = org(&pool, "さくら医療グループ").await;
+    let other = org(&pool, "ひまわり会").await;
+    let device = "organizations/o/clinics/c2/devices/d".to_owned();
+    let with = |time, action: &str, f: &dyn Fn(&mut StoredRecord)| {
+        let mut r = forwarded(Some(o), time, action);
+        f(&mut r);
+        r
+    };
+    let r1 = with(100, "eligibility.check_card", &|r| {
+        r.actor = "devices/a".into();
+        r.clinic = "organizations/o/clinics/c1".into();
+        r.outcome = "success".into();
+        r.patient_ref = "11".repeat(32);
+    });
+    let r2 = with(200, "eligibility.check_card", &|r| {
+        r.actor = device.clone();
+        r.clinic = "organizations/o/clinics/c2".into();
+        r.patient_ref = "22".repeat(32);
+    });
+    let r3 = with(300, "device.suspend", &|r| {
+        r.actor = "organizations/o/operators/x".into();
+        r.clinic = "organizations/o/clinics/c1".into();
+        r.target = device.clone();
+        r.outcome = "success".into();
+    });
+    let r4 = with(400, "session.login", &|r| {
+        r.actor = "devices/a".into();
+        r.clinic = String::new();
+        r.outcome = "denied".into();
+    });
+    let mut theirs = r1.clone();
+    theirs.id = uuid::Uuid::now_v7().to_string();
+    theirs.organization = Some(other);
+    ingest(
+        &pool,
+        &[r1.clone(), r2.clone(), r3.clone(), r4.clone(), theirs],
+    )
+    .await
+    .unwrap();
+    let found = async |filter: AuditFilter| {
+        let (page, next) = search(&pool, o, &filter, None, 100).await.unwrap();
+        assert_eq!(next, None);
+        page.into_iter().map(|r| r.time).collect::<Vec<_>>()
+    };
+    let text = |s: &str| Some(s.to_owned());
+    // The organization's own create record is at time 1.
+    assert_eq!(
+        found(AuditFilter::default()).await,
+        vec![400, 300, 200, 100, 1]
+    );
+    let between = AuditFilter {
+        start: Some(200),
+        end: Some(400),
+        ..AuditFilter::default()
+    };
+    assert_eq!(found(between).await, vec![300, 200]);
+    let cases = [
+        (
+            AuditFilter {
+                actor: text("devices/a"),
+                ..AuditFilter::default()
+            },
+            vec![400, 100],
+        ),
+        (
+            AuditFilter {
+                action: text("eligibility.check_card"),
+                ..AuditFilter::default()
+            },
+            vec![200, 100],
+        ),
+        (
+            AuditFilter {
+                clinic: text("organizations/o/clinics/c1"),
+                ..AuditFilter::default()
+            },
+            vec![300, 100],
+        ),
+        (
+            AuditFilter {
+                device: Some(device.clone()),
+                ..AuditFilter::default()
+            },
+            vec![300, 200],
+        ),
+        (
+            AuditFilter {
+                outcome: text("denied"),
+                ..AuditFilter::default()
+            },
+            vec![400],
+        ),
+        (
+            AuditFilter {
+                patient_ref: Some("22".repeat(32)),
+                ..AuditFilter::default()
+            },
+            vec![200],
+        ),
+        (
+            AuditFilter {
+                actor: text("devices/a"),
+                start: Some(200),
+                ..AuditFilter::default()
+            },
+            vec![400],
+        ),
+        (
+            AuditFilter {
+                end: Some(1),
+                ..AuditFilter::default()
+            },
+            vec![],
+        ),
+    ];
+    for (filter, want) in cases {
+        assert_eq!(found(filter.clone()).await, want, "{filter:?}");
+    }
+    // Pages of a filtered search continue the same search.
+    let by_device = AuditFilter {
+        device: Some(device),
+        ..AuditFilter::default()
+    };
+    let (first, next) = search(&pool, o, &by_device, None, 1).await.unwrap();
+    assert_eq!(first, [r3]);
+    let token = AuditPageToken::decode(&next.unwrap().encode()).unwrap();
+    let (second, next) = search(&pool, o, &by_device, token.as_ref(), 1)
+        .await
+        .unwrap();
+    assert_eq!((second, next), (vec![r2], None));
 }

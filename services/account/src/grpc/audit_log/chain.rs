@@ -1,0 +1,221 @@
+//! ReadAuditChain, CreateCheckpoint and ListSigningKeys: an organization's chain in seq order
+//! with the checkpoints that cover it, sealing its head on request, and the public keys
+//! checkpoints are signed with; and the conversions of chain values to the wire.
+//!
+//! A chain read is recorded (`audit.export`) before any entry is returned; pages continued
+//! with a token (bound to the caller's session and the chain) are not recorded again.
+
+use super::{Api, read_record, record_to_pb, ts};
+use crate::audit::{ActionCode, AuditEntry};
+use crate::auth::Permission;
+use crate::error::{Error, Result};
+use crate::grpc::audit_log::token::Tokens;
+use crate::organization::OrganizationId;
+use crate::store::{audit_chain, audit_log};
+use mynafleet_kit::audit_chain::{Checkpoint, ENCODING, Entry, PublicKey, hash_hex, origin};
+use mynafleet_proto::account::v1 as pb;
+use mynafleet_proto::audit::v1 as audit_pb;
+use mynafleet_proto::tonic::{Request, Response, Status};
+use std::collections::BTreeMap;
+
+/// The tag of chain page tokens.
+const TOKEN_TAG: &str = "auditchain";
+/// Entries per page when the request asks for 0.
+const DEFAULT_PAGE: u32 = 500;
+/// The most entries a page may hold.
+const MAX_PAGE: i32 = 5_000;
+/// The response metadata key that names the first retained seq on AUDIT_SEQ_PRUNED.
+pub(crate) const FIRST_RETAINED_SEQ: &str = "mynafleet-first-retained-seq";
+
+/// Returns `c` as the wire shape.
+pub(super) fn checkpoint_to_pb(c: &Checkpoint) -> audit_pb::Checkpoint {
+    audit_pb::Checkpoint {
+        origin: c.origin.clone(),
+        size: c.size,
+        head_hash: hash_hex(&c.head),
+        time: Some(ts(c.time)),
+        key_id: c.key_id.clone(),
+        note: c.note(),
+        signature: c.signature_b64(),
+    }
+}
+
+fn entry_to_pb(e: Entry) -> audit_pb::ChainEntry {
+    audit_pb::ChainEntry {
+        seq: e.seq,
+        prev_hash: hash_hex(&e.prev_hash),
+        hash: hash_hex(&e.hash),
+        encoding: ENCODING.to_owned(),
+        record: Some(record_to_pb(e.record)),
+    }
+}
+
+fn key_to_pb(k: &PublicKey, current: &str) -> audit_pb::SigningKey {
+    audit_pb::SigningKey {
+        key_id: k.key_id.clone(),
+        algorithm: "ed25519".to_owned(),
+        public_key: k.b64(),
+        current: k.key_id == current,
+    }
+}
+
+fn page_size(requested: i32) -> Result<u32> {
+    match requested {
+        0 => Ok(DEFAULT_PAGE),
+        n if (1..=MAX_PAGE).contains(&n) => Ok(n.unsigned_abs()),
+        _ => Err(Error::field(
+            "page_size",
+            format!("must be between 0 and {MAX_PAGE}"),
+        )),
+    }
+}
+
+/// Returns the AUDIT_SEQ_PRUNED refusal of a read after `after_seq` when retention removed
+/// the entries up to `pruned_through`.
+fn pruned(after_seq: i64, pruned_through: i64) -> Status {
+    let first = pruned_through + 1;
+    let mut status = Status::from(Error::Precondition {
+        reason: "AUDIT_SEQ_PRUNED",
+        message: format!(
+            "entries up to seq {pruned_through} were removed by retention (asked for after \
+             seq {after_seq}); the first retained seq is {first}: read with after_seq = \
+             {pruned_through} or 0"
+        ),
+    });
+    if let Ok(v) = first.to_string().parse() {
+        status.metadata_mut().insert(FIRST_RETAINED_SEQ, v);
+    }
+    status
+}
+
+impl Api {
+    /// ReadAuditChain.
+    pub(super) async fn read_chain(
+        &self,
+        req: Request<pb::ReadAuditChainRequest>,
+    ) -> Result<Response<pb::ReadAuditChainResponse>, Status> {
+        let actor = self.authorize(&req, Permission::ReadAudit).await?;
+        let msg = req.get_ref();
+        let parent = OrganizationId::parse_name(&msg.parent, "parent")?;
+        let limit = page_size(msg.page_size)?;
+        if msg.after_seq < 0 {
+            return Err(Error::field("after_seq", "must not be negative").into());
+        }
+        self.in_scope(&req, &actor, actor.require_organization(parent))
+            .await?;
+        let chain = parent.name();
+        let tokens = Tokens::new(&self.config.keys.reference, &actor);
+        let continued = tokens
+            .open(TOKEN_TAG, &chain, &msg.page_token)?
+            .map(|s| s.parse::<i64>().map_err(|_| Error::InvalidPageToken))
+            .transpose()?;
+        if continued.is_none() {
+            let entry = AuditEntry::new(
+                &actor,
+                &super::meta(&req, ""),
+                self.now(),
+                "audit.export",
+                ActionCode::Read,
+            )
+            .organization(parent)
+            .target(chain.clone());
+            let detail = BTreeMap::from([("after_seq".to_owned(), msg.after_seq.to_string())]);
+            let record = read_record(entry, "R", (String::new(), String::new()), detail);
+            audit_log::ingest(&self.pool, &[record]).await?;
+        }
+        let Some(head) = audit_chain::head(&self.pool, &chain).await? else {
+            return Ok(Response::new(pb::ReadAuditChainResponse {
+                next_page_token: tokens.seal(TOKEN_TAG, &chain, "0"),
+                origin: origin(&chain),
+                encoding: ENCODING.to_owned(),
+                ..Default::default()
+            }));
+        };
+        let asked = continued.unwrap_or(msg.after_seq);
+        let after = if asked == 0 {
+            head.pruned_through
+        } else {
+            asked
+        };
+        if after < head.pruned_through {
+            return Err(pruned(after, head.pruned_through));
+        }
+        if after > head.size {
+            return Err(Error::field(
+                "after_seq",
+                format!("lies past the chain's end (size {})", head.size),
+            )
+            .into());
+        }
+        let entries = audit_chain::read(&self.pool, &chain, after, limit).await?;
+        let last = entries.last().map_or(after, |e| e.seq);
+        let checkpoints = if last > after {
+            audit_chain::checkpoints(&self.pool, &chain, after + 1, last).await?
+        } else {
+            Vec::new()
+        };
+        let anchor = if after > 0 && after == head.pruned_through {
+            audit_chain::checkpoint_at(&self.pool, &chain, after).await?
+        } else {
+            None
+        };
+        Ok(Response::new(pb::ReadAuditChainResponse {
+            entries: entries.into_iter().map(entry_to_pb).collect(),
+            checkpoints: checkpoints.iter().map(checkpoint_to_pb).collect(),
+            anchor: anchor.as_ref().map(checkpoint_to_pb),
+            chain_size: head.size.max(last),
+            next_page_token: tokens.seal(TOKEN_TAG, &chain, &last.to_string()),
+            origin: origin(&chain),
+            encoding: ENCODING.to_owned(),
+        }))
+    }
+
+    /// CreateCheckpoint.
+    pub(super) async fn create_chain_checkpoint(
+        &self,
+        req: Request<pb::CreateCheckpointRequest>,
+    ) -> Result<Response<pb::CreateCheckpointResponse>, Status> {
+        let actor = self.authorize(&req, Permission::ReadAudit).await?;
+        let parent = OrganizationId::parse_name(&req.get_ref().parent, "parent")?;
+        self.in_scope(&req, &actor, actor.require_organization(parent))
+            .await?;
+        let chain = parent.name();
+        let entry = AuditEntry::new(
+            &actor,
+            &super::meta(&req, ""),
+            self.now(),
+            "audit.checkpoint",
+            ActionCode::Execute,
+        )
+        .organization(parent)
+        .target(chain.clone());
+        let record = read_record(entry, "E", (String::new(), String::new()), BTreeMap::new());
+        audit_log::ingest(&self.pool, &[record]).await?;
+        let checkpoint = crate::audit_seal::seal_now(
+            &self.pool,
+            &self.config.keys.audit_signing,
+            &self.config.clock,
+            &chain,
+        )
+        .await?;
+        Ok(Response::new(pb::CreateCheckpointResponse {
+            checkpoint: Some(checkpoint_to_pb(&checkpoint)),
+        }))
+    }
+
+    /// ListSigningKeys.
+    pub(super) async fn signing_keys(
+        &self,
+        req: Request<pb::ListSigningKeysRequest>,
+    ) -> Result<Response<pb::ListSigningKeysResponse>, Status> {
+        self.authorize(&req, Permission::ReadAudit).await?;
+        let current = self.config.keys.audit_signing.public_key();
+        let mut keys = audit_chain::keys(&self.pool).await?;
+        if !keys.iter().any(|k| k.key_id == current.key_id) {
+            keys.push(current.clone());
+        }
+        Ok(Response::new(pb::ListSigningKeysResponse {
+            keys: keys.iter().map(|k| key_to_pb(k, &current.key_id)).collect(),
+        }))
+    }
+}
