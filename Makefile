@@ -5,7 +5,8 @@
 #   make fmt    format the workspace
 #   make lint   rustfmt --check and clippy -D warnings
 #   make bench  (release build; card checks through the proxy vs direct oqs-sim, then card
-#               scans through the agent vs a raw APDU replay: needs pcscd with vpcd)
+#               scans through the agent vs a raw APDU replay: needs pcscd with vpcd; then
+#               durable chained audit appends vs raw batched inserts)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -26,6 +27,7 @@ test:
 bench:
 	cargo run --release -p mynafleet-tests --bin eligibility-bench -- --seconds 8 --rounds 3
 	cargo run --release -p mynafleet-tests --bin scan-bench -- --iterations 200 --rounds 3
+	cargo run --release -p mynafleet-tests --bin audit-bench -- --records 50000 --rounds 5
 
 fmt:
 	cargo fmt --all

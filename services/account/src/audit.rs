@@ -1,7 +1,7 @@
 //! The account service's audit records (DESIGN.md §3.7, DOMAIN.md §9): one row per audited
 //! action, written in the same transaction as the change it records, shaped like
-//! `mynafleet.audit.v1.AuditRecord` so it maps onto FHIR AuditEvent and the tamper-evident
-//! chain (#7) can be added beside it.
+//! `mynafleet.audit.v1.AuditRecord` so it maps onto FHIR AuditEvent, and appended to its
+//! organization's tamper-evident chain in that transaction (`store::audit_chain`).
 //!
 //! A record never holds a password, a TOTP secret or code, bank digits, a session token or a
 //! patient identifier in clear.

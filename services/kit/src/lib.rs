@@ -1,10 +1,13 @@
 //! Plumbing every MynaFleet service shares: configuration loading, TLS and caller identity,
 //! telemetry, database pools and migrations, the gRPC server frame (health, reflection,
 //! graceful shutdown), request-id idempotency, status helpers, and the string guards every
-//! ingress applies (check digits, the My Number filter).
+//! ingress applies (check digits, the My Number filter), the audit outbox, and the two things
+//! every audit producer and the verifier must compute alike: the audit chain's encoding,
+//! hashes and checkpoints (`audit_chain`) and the keyed patient reference (`patient_ref`).
 //!
-//! This crate knows no domain: it never names an organization, a clinic or a card. Services
-//! hand it their descriptor sets, service names, access tables and migrations as arguments.
+//! Apart from those two, this crate knows no domain: it never names a clinic or a card.
+//! Services hand it their descriptor sets, service names, access tables and migrations as
+//! arguments.
 
 pub mod audit_chain;
 pub mod auth;

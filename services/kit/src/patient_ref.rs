@@ -37,6 +37,19 @@ pub struct PatientKey {
     pub branch: String,
 }
 
+impl PatientKey {
+    /// Returns the key of 保険者番号 `insurer`, 記号 `symbol`, 番号 `number` and 枝番 `branch`,
+    /// as typed.
+    pub fn new(insurer: &str, symbol: &str, number: &str, branch: &str) -> Self {
+        Self {
+            insurer: insurer.to_owned(),
+            symbol: symbol.to_owned(),
+            number: number.to_owned(),
+            branch: branch.to_owned(),
+        }
+    }
+}
+
 impl std::fmt::Debug for PatientKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("PatientKey(..)")

@@ -6,6 +6,7 @@
 //! by the `fail_closed` unit tests in their crates.)
 
 use mynafleet_eligibility_proxy::{HandoffConfig, XmlEncoding};
+use mynafleet_kit::db::testing::{allow_inserts, refuse_inserts};
 use mynafleet_kit::status::reason_of;
 use mynafleet_proto::account::v1 as account_pb;
 use mynafleet_proto::audit::v1 as audit_pb;
@@ -24,43 +25,6 @@ mynafleet_tests::on_both_backends!(
 
 /// 機関コード of the MHLW worked example.
 const CLINIC: &str = "3410712362";
-
-/// Makes every INSERT into `table` fail.
-async fn refuse_inserts(pool: &AnyPool, backend: Backend, table: &str) {
-    let statements = match backend {
-        Backend::Postgres => vec![
-            "CREATE OR REPLACE FUNCTION test_refuse_insert() RETURNS trigger LANGUAGE plpgsql \
-             AS $$ BEGIN RAISE EXCEPTION 'test: % refuses', TG_TABLE_NAME; END $$"
-                .to_owned(),
-            format!(
-                "CREATE TRIGGER test_refuse_{table} BEFORE INSERT ON {table} \
-                 FOR EACH ROW EXECUTE FUNCTION test_refuse_insert()"
-            ),
-        ],
-        Backend::Sqlite => vec![format!(
-            "CREATE TRIGGER test_refuse_{table} BEFORE INSERT ON {table} \
-             BEGIN SELECT RAISE(ABORT, 'test: {table} refuses'); END"
-        )],
-    };
-    for s in statements {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(s))
-            .execute(pool)
-            .await
-            .expect("install the refusing trigger");
-    }
-}
-
-/// Lets INSERTs into `table` through again.
-async fn allow_inserts(pool: &AnyPool, backend: Backend, table: &str) {
-    let s = match backend {
-        Backend::Postgres => format!("DROP TRIGGER test_refuse_{table} ON {table}"),
-        Backend::Sqlite => format!("DROP TRIGGER test_refuse_{table}"),
-    };
-    sqlx::raw_sql(sqlx::AssertSqlSafe(s))
-        .execute(pool)
-        .await
-        .expect("drop the refusing trigger");
-}
 
 /// (successful, other) card-check records of `admin`'s organization in the central store.
 async fn card_checks(suite: &Suite, admin: &Operator) -> (usize, usize) {
@@ -153,7 +117,7 @@ async fn a_check_whose_audit_cannot_be_written_is_refused_and_hands_nothing_off(
     let files = handed_off(suite.dir());
 
     // The outbox refuses: the check is refused, nothing is handed off or recorded.
-    refuse_inserts(&proxy_db, backend, "audit_outbox").await;
+    refuse_inserts(&proxy_db, "audit_outbox").await;
     let begun = begin(&suite, &terminal).await;
     let request = complete_request(&begun, &card);
     let refused = terminal
@@ -169,7 +133,7 @@ async fn a_check_whose_audit_cannot_be_written_is_refused_and_hands_nothing_off(
     assert_eq!(handed_off(suite.dir()), files, "nothing is handed off");
 
     // The refused check's challenge never yields a result, even once the outbox works again.
-    allow_inserts(&proxy_db, backend, "audit_outbox").await;
+    allow_inserts(&proxy_db, "audit_outbox").await;
     let again = terminal
         .eligibility(&suite)
         .complete_card_check(request)

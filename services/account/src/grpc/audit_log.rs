@@ -13,13 +13,13 @@ mod chain;
 mod filter;
 mod token;
 
-use super::{Api, digest, meta, ts};
+use super::{Api, digest, meta};
 use crate::audit::{self, ActionCode, AuditEntry};
 use crate::auth::Permission;
 use crate::error::Result;
 use crate::organization::{self, OrganizationId};
 use crate::store::audit_log::{self, AuditPageToken, StoredRecord};
-use mynafleet_kit::audit_chain::ChainRecord;
+use mynafleet_kit::audit_chain::wire;
 use mynafleet_proto::account::v1 as pb;
 use mynafleet_proto::audit::v1 as audit_pb;
 use mynafleet_proto::tonic::{self, Request, Response, Status};
@@ -30,47 +30,11 @@ use token::Tokens;
 /// The tag of search page tokens.
 const SEARCH_TAG: &str = "auditsearch";
 
-fn outcome_to_pb(outcome: &str) -> audit_pb::Outcome {
-    match outcome {
-        "success" => audit_pb::Outcome::Success,
-        "failure" => audit_pb::Outcome::Failure,
-        "denied" => audit_pb::Outcome::Denied,
-        _ => audit_pb::Outcome::Unspecified,
-    }
-}
-
 fn stored_to_pb(r: StoredRecord) -> audit_pb::AuditRecord {
     let organization = r.organization.map(|o| o.name()).unwrap_or_default();
-    let mut pb = record_to_pb(r.to_chain_record());
+    let mut pb = wire::record_to_pb(r.to_chain_record());
     pb.organization = organization;
     pb
-}
-
-/// Returns a chained record as the wire shape.
-fn record_to_pb(r: ChainRecord) -> audit_pb::AuditRecord {
-    audit_pb::AuditRecord {
-        id: r.id,
-        organization: r.organization,
-        time: Some(ts(r.time)),
-        actor: r.actor,
-        action: r.action,
-        target: r.target,
-        outcome: outcome_to_pb(&r.outcome).into(),
-        reason: r.reason,
-        patient_ref: r.patient_ref,
-        patient_ref_key_id: r.patient_ref_key_id,
-        traceparent: r.traceparent,
-        producer: r.producer,
-        actor_kind: r.actor_kind,
-        actor_role: r.actor_role,
-        clinic: r.clinic,
-        source_address: r.source_address,
-        request_id: r.request_id,
-        action_code: r.action_code,
-        auth_method: r.auth_method,
-        session_ref: r.session_ref,
-        detail: r.detail.into_iter().collect(),
-    }
 }
 
 /// Returns the stored record of a read: `entry` with its FHIR `action_code`, the patient

@@ -18,8 +18,9 @@ use crate::error::Result;
 use crate::store::audit_log::{self, COLUMNS, StoredRecord};
 use mynafleet_kit::audit_chain::{self as kit, Entry, Hash, ZERO_HASH};
 use mynafleet_kit::db::Placeholders;
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, AnyPool, Row};
 use std::collections::{BTreeMap, HashSet};
 
 /// Rows per multi-row statement: 25 binds each stays far below both engines' limits
@@ -194,28 +195,7 @@ async fn insert_chunk(
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for (r, (seq, prev, hash)) in records.iter().zip(links) {
-        query = query
-            .bind(&r.id)
-            .bind(r.organization.map(|o| o.stored()))
-            .bind(r.time)
-            .bind(&r.producer)
-            .bind(&r.actor_kind)
-            .bind(&r.actor)
-            .bind(&r.actor_role)
-            .bind(&r.auth_method)
-            .bind(&r.session_ref)
-            .bind(&r.action)
-            .bind(&r.action_code)
-            .bind(&r.clinic)
-            .bind(&r.target)
-            .bind(&r.outcome)
-            .bind(&r.reason)
-            .bind(&r.source_address)
-            .bind(&r.request_id)
-            .bind(&r.patient_ref)
-            .bind(&r.patient_ref_key_id)
-            .bind(&r.traceparent)
-            .bind(mynafleet_kit::outbox::detail_to_json(&r.detail))
+        query = bind_record(query, r)
             .bind(chain)
             .bind(*seq)
             .bind(kit::hash_hex(prev))
@@ -223,6 +203,35 @@ async fn insert_chunk(
     }
     query.execute(conn).await?;
     Ok(())
+}
+
+/// Binds the [`COLUMNS`] of `r` to `query`, in their order.
+pub(crate) fn bind_record<'q>(
+    query: Query<'q, Any, AnyArguments>,
+    r: &StoredRecord,
+) -> Query<'q, Any, AnyArguments> {
+    query
+        .bind(&r.id)
+        .bind(r.organization.map(|o| o.stored()))
+        .bind(r.time)
+        .bind(&r.producer)
+        .bind(&r.actor_kind)
+        .bind(&r.actor)
+        .bind(&r.actor_role)
+        .bind(&r.auth_method)
+        .bind(&r.session_ref)
+        .bind(&r.action)
+        .bind(&r.action_code)
+        .bind(&r.clinic)
+        .bind(&r.target)
+        .bind(&r.outcome)
+        .bind(&r.reason)
+        .bind(&r.source_address)
+        .bind(&r.request_id)
+        .bind(&r.patient_ref)
+        .bind(&r.patient_ref_key_id)
+        .bind(&r.traceparent)
+        .bind(mynafleet_kit::outbox::detail_to_json(&r.detail))
 }
 
 /// The columns of a [`ChainHead`], over `audit_chains c`.

@@ -12,15 +12,6 @@ fn key() -> SecretKey {
     SecretKey::generate().unwrap()
 }
 
-fn patient(insurer: &str, symbol: &str, number: &str, branch: &str) -> PatientKey {
-    PatientKey {
-        insurer: insurer.to_owned(),
-        symbol: symbol.to_owned(),
-        number: number.to_owned(),
-        branch: branch.to_owned(),
-    }
-}
-
 fn numbers_check(device: &str, p: PatientKey) -> CheckAudit {
     let mut a = CheckAudit::new(CheckKind::Numbers, device, ACCOUNT, 1_700_000_000_000_000);
     a.patient = Some(p);
@@ -30,26 +21,29 @@ fn numbers_check(device: &str, p: PatientKey) -> CheckAudit {
 #[test]
 fn the_same_patient_typed_full_width_or_half_width_has_one_reference() {
     let k = key();
-    let half = numbers_check(DEVICE, patient("06139995", "12-34", "5678", "01")).into_outbox(&k);
+    let half =
+        numbers_check(DEVICE, PatientKey::new("06139995", "12-34", "5678", "01")).into_outbox(&k);
     let full = numbers_check(
         DEVICE,
-        patient("０６１３９９９５", "１２－３４", "５６７８　", "０１"),
+        PatientKey::new("０６１３９９９５", "１２－３４", "５６７８　", "０１"),
     )
     .into_outbox(&k);
     assert_eq!(half.patient_ref.len(), 64);
     assert_eq!(half.patient_ref, full.patient_ref);
     assert_eq!(half.patient_ref_key_id, k.id());
-    let other = numbers_check(DEVICE, patient("06139995", "12-34", "5679", "01")).into_outbox(&k);
+    let other =
+        numbers_check(DEVICE, PatientKey::new("06139995", "12-34", "5679", "01")).into_outbox(&k);
     assert_ne!(half.patient_ref, other.patient_ref);
     // Parts cannot slide into each other.
-    let slid = numbers_check(DEVICE, patient("06139995", "12-345", "678", "01")).into_outbox(&k);
+    let slid =
+        numbers_check(DEVICE, PatientKey::new("06139995", "12-345", "678", "01")).into_outbox(&k);
     assert_ne!(half.patient_ref, slid.patient_ref);
 }
 
 #[test]
 fn another_organization_gets_another_reference() {
     let k = key();
-    let p = patient("06139995", "1234", "5678", "01");
+    let p = PatientKey::new("06139995", "1234", "5678", "01");
     let here = numbers_check(DEVICE, p.clone()).into_outbox(&k);
     let there = numbers_check("organizations/other/clinics/c1/devices/d1", p).into_outbox(&k);
     assert_ne!(here.patient_ref, there.patient_ref);
@@ -62,7 +56,7 @@ fn no_clear_identifier_reaches_the_record() {
     let mut a = CheckAudit::new(CheckKind::Card, DEVICE, ACCOUNT, 5);
     a.method = Some(Method::Visual);
     a.attesting_staff = Some("受付 佐藤".to_owned());
-    a.patient = Some(patient("06139995", "ｱｲｳ記号", "98765432", "07"));
+    a.patient = Some(PatientKey::new("06139995", "ｱｲｳ記号", "98765432", "07"));
     a.reference_number = Some("777888999000".to_owned());
     a.certificate_serial = Some("0A:1B:2C:3D:4E".to_owned());
     a.validity = "1".to_owned();

@@ -21,7 +21,10 @@
 
 mod checkpoint;
 pub mod fhir;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 mod verify;
+pub mod wire;
 
 pub use checkpoint::{Checkpoint, CheckpointError, KeyRing, PublicKey, Signer};
 pub use verify::{Problem, ProblemKind, Report, Verifier};

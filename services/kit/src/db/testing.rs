@@ -83,6 +83,71 @@ pub async fn fresh_pool(
     (pool, db)
 }
 
+/// Makes every INSERT into `table` fail, as a full disk or a broken store would: a trigger
+/// named `test_refuse_{table}` raises an error whose text contains "refuses".
+///
+/// # Panics
+/// When the trigger cannot be installed.
+pub async fn refuse_inserts(pool: &sqlx::AnyPool, table: &str) {
+    let statements = match backend_of(pool).await {
+        Backend::Postgres => vec![
+            "CREATE OR REPLACE FUNCTION test_refuse_insert() RETURNS trigger LANGUAGE plpgsql \
+             AS $$ BEGIN RAISE EXCEPTION 'test: % refuses', TG_TABLE_NAME; END $$"
+                .to_owned(),
+            format!(
+                "CREATE TRIGGER test_refuse_{table} BEFORE INSERT ON {table} \
+                 FOR EACH ROW EXECUTE FUNCTION test_refuse_insert()"
+            ),
+        ],
+        Backend::Sqlite => vec![format!(
+            "CREATE TRIGGER test_refuse_{table} BEFORE INSERT ON {table} \
+             BEGIN SELECT RAISE(ABORT, 'test: {table} refuses'); END"
+        )],
+    };
+    for s in statements {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(s))
+            .execute(pool)
+            .await
+            .unwrap_or_else(|e| panic!("install the trigger refusing inserts into {table}: {e}"));
+    }
+}
+
+/// Lets INSERTs into `table` through again (undoes [`refuse_inserts`]).
+///
+/// # Panics
+/// When the trigger cannot be dropped.
+pub async fn allow_inserts(pool: &sqlx::AnyPool, table: &str) {
+    let s = match backend_of(pool).await {
+        Backend::Postgres => format!("DROP TRIGGER test_refuse_{table} ON {table}"),
+        Backend::Sqlite => format!("DROP TRIGGER test_refuse_{table}"),
+    };
+    sqlx::raw_sql(sqlx::AssertSqlSafe(s))
+        .execute(pool)
+        .await
+        .unwrap_or_else(|e| panic!("drop the trigger refusing inserts into {table}: {e}"));
+}
+
+/// Returns the one integer `sql` selects, such as a `COUNT(*)`.
+///
+/// # Panics
+/// When the query fails or selects no integer.
+pub async fn count(pool: &sqlx::AnyPool, sql: &str) -> i64 {
+    use sqlx::Row as _;
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(pool)
+        .await
+        .and_then(|row| row.try_get::<i64, _>(0))
+        .unwrap_or_else(|e| panic!("count with {sql}: {e}"))
+}
+
+async fn backend_of(pool: &sqlx::AnyPool) -> Backend {
+    let conn = pool
+        .acquire()
+        .await
+        .unwrap_or_else(|e| panic!("acquire a test connection: {e}"));
+    Backend::of_name(conn.backend_name())
+}
+
 /// Expands store conformance cases `async fn case(pool: AnyPool)` into one `#[tokio::test]`
 /// per backend, in modules `sqlite` and `postgres`, each on a fresh migrated database:
 /// `store_conformance!(crate::MIGRATIONS; case_a, case_b);`

@@ -16,6 +16,7 @@ pub mod forward;
 pub use batch::{Appender, BatchError, BatchWrite, Batcher};
 pub use forward::{Flushed, flush, run};
 
+use crate::audit_chain::wire;
 use mynafleet_proto::audit::v1 as audit_pb;
 use sqlx::{AnyConnection, AnyPool, Row};
 use std::collections::BTreeMap;
@@ -71,8 +72,6 @@ pub struct OutboxRecord {
 impl OutboxRecord {
     /// Returns the wire record the central store ingests, produced by `producer`.
     pub fn to_pb(&self, producer: &str) -> audit_pb::AuditRecord {
-        let seconds = self.time.div_euclid(1_000_000);
-        let nanos = i32::try_from(self.time.rem_euclid(1_000_000) * 1_000).unwrap_or(0);
         audit_pb::AuditRecord {
             id: self.id.clone(),
             organization: if self.organization_id.is_empty() {
@@ -80,14 +79,14 @@ impl OutboxRecord {
             } else {
                 format!("organizations/{}", self.organization_id)
             },
-            time: Some(mynafleet_proto::prost_types::Timestamp { seconds, nanos }),
+            time: Some(wire::timestamp(self.time)),
             actor: self.actor.clone(),
             action: self.action.clone(),
             target: self.target.clone(),
-            outcome: match self.outcome.as_str() {
-                "success" => audit_pb::Outcome::Success,
-                "denied" => audit_pb::Outcome::Denied,
-                _ => audit_pb::Outcome::Failure,
+            // A word the wire does not know is sent as a failure, never dropped.
+            outcome: match wire::outcome_from_name(&self.outcome) {
+                audit_pb::Outcome::Unspecified => audit_pb::Outcome::Failure,
+                known => known,
             }
             .into(),
             reason: self.reason.clone(),

@@ -3,15 +3,6 @@
 
 use super::*;
 
-fn patient(insurer: &str, symbol: &str, number: &str, branch: &str) -> PatientKey {
-    PatientKey {
-        insurer: insurer.to_owned(),
-        symbol: symbol.to_owned(),
-        number: number.to_owned(),
-        branch: branch.to_owned(),
-    }
-}
-
 #[test]
 fn normalisation_folds_full_width_spaces_and_hyphens() {
     assert_eq!(normalise("１２３４　ＡＢ－５"), "1234AB-5");
@@ -23,33 +14,33 @@ fn normalisation_folds_full_width_spaces_and_hyphens() {
 #[test]
 fn the_same_patient_typed_full_width_or_half_width_has_one_reference() {
     let k = SecretKey::generate().unwrap();
-    let half = patient_ref(&k, &patient("06139995", "12-34", "5678", "01"));
+    let half = patient_ref(&k, &PatientKey::new("06139995", "12-34", "5678", "01"));
     let full = patient_ref(
         &k,
-        &patient("０６１３９９９５", "１２－３４", "５６７８　", "０１"),
+        &PatientKey::new("０６１３９９９５", "１２－３４", "５６７８　", "０１"),
     );
     assert_eq!(half.len(), 64);
     assert_eq!(half, full);
     // The 保険者番号 keeps its digits only.
     assert_eq!(
         half,
-        patient_ref(&k, &patient("06-13 9995", "12-34", "5678", "01"))
+        patient_ref(&k, &PatientKey::new("06-13 9995", "12-34", "5678", "01"))
     );
     assert_ne!(
         half,
-        patient_ref(&k, &patient("06139995", "12-34", "5679", "01"))
+        patient_ref(&k, &PatientKey::new("06139995", "12-34", "5679", "01"))
     );
     // Parts cannot slide into each other.
     assert_ne!(
         half,
-        patient_ref(&k, &patient("06139995", "12-345", "678", "01"))
+        patient_ref(&k, &PatientKey::new("06139995", "12-345", "678", "01"))
     );
 }
 
 #[test]
 fn the_reference_is_the_hmac_of_the_normalised_parts_under_the_organization_key() {
     let reference = SecretKey::generate().unwrap();
-    let p = patient("０６１３９９９５", "ｱｲｳ", "１２３", "");
+    let p = PatientKey::new("０６１３９９９５", "ｱｲｳ", "１２３", "");
     let (r, key_id) = for_organization(&reference, "org-1", &p);
     let key = reference.derive(PATIENT_LABEL, "org-1");
     assert_eq!(r, key.hmac_hex(&["06139995", "ｱｲｳ", "123", ""]));
@@ -60,6 +51,6 @@ fn the_reference_is_the_hmac_of_the_normalised_parts_under_the_organization_key(
 
 #[test]
 fn debug_shows_no_number() {
-    let text = format!("{:?}", patient("06139995", "1234", "5678", "01"));
+    let text = format!("{:?}", PatientKey::new("06139995", "1234", "5678", "01"));
     assert_eq!(text, "PatientKey(..)");
 }

@@ -1,20 +1,20 @@
 //! ReadAuditChain, CreateCheckpoint and ListSigningKeys: an organization's chain in seq order
 //! with the checkpoints that cover it, sealing its head on request, and the public keys
-//! checkpoints are signed with; and the conversions of chain values to the wire.
+//! checkpoints are signed with (the wire shapes come from kit's `audit_chain::wire`).
 //!
 //! A chain read is recorded (`audit.export`) before any entry is returned; pages continued
 //! with a token (bound to the caller's session and the chain) are not recorded again.
 
-use super::{Api, read_record, record_to_pb, ts};
+use super::{Api, read_record};
 use crate::audit::{ActionCode, AuditEntry};
 use crate::auth::Permission;
 use crate::error::{Error, Result};
 use crate::grpc::audit_log::token::Tokens;
 use crate::organization::OrganizationId;
 use crate::store::{audit_chain, audit_log};
-use mynafleet_kit::audit_chain::{Checkpoint, ENCODING, Entry, PublicKey, hash_hex, origin};
+use mynafleet_kit::audit_chain::wire::{checkpoint_to_pb, entry_to_pb, key_to_pb};
+use mynafleet_kit::audit_chain::{ENCODING, origin};
 use mynafleet_proto::account::v1 as pb;
-use mynafleet_proto::audit::v1 as audit_pb;
 use mynafleet_proto::tonic::{Request, Response, Status};
 use std::collections::BTreeMap;
 
@@ -26,38 +26,6 @@ const DEFAULT_PAGE: u32 = 500;
 const MAX_PAGE: i32 = 5_000;
 /// The response metadata key that names the first retained seq on AUDIT_SEQ_PRUNED.
 pub(crate) const FIRST_RETAINED_SEQ: &str = "mynafleet-first-retained-seq";
-
-/// Returns `c` as the wire shape.
-pub(super) fn checkpoint_to_pb(c: &Checkpoint) -> audit_pb::Checkpoint {
-    audit_pb::Checkpoint {
-        origin: c.origin.clone(),
-        size: c.size,
-        head_hash: hash_hex(&c.head),
-        time: Some(ts(c.time)),
-        key_id: c.key_id.clone(),
-        note: c.note(),
-        signature: c.signature_b64(),
-    }
-}
-
-fn entry_to_pb(e: Entry) -> audit_pb::ChainEntry {
-    audit_pb::ChainEntry {
-        seq: e.seq,
-        prev_hash: hash_hex(&e.prev_hash),
-        hash: hash_hex(&e.hash),
-        encoding: ENCODING.to_owned(),
-        record: Some(record_to_pb(e.record)),
-    }
-}
-
-fn key_to_pb(k: &PublicKey, current: &str) -> audit_pb::SigningKey {
-    audit_pb::SigningKey {
-        key_id: k.key_id.clone(),
-        algorithm: "ed25519".to_owned(),
-        public_key: k.b64(),
-        current: k.key_id == current,
-    }
-}
 
 fn page_size(requested: i32) -> Result<u32> {
     match requested {
@@ -215,7 +183,10 @@ impl Api {
             keys.push(current.clone());
         }
         Ok(Response::new(pb::ListSigningKeysResponse {
-            keys: keys.iter().map(|k| key_to_pb(k, &current.key_id)).collect(),
+            keys: keys
+                .iter()
+                .map(|k| key_to_pb(k, k.key_id == current.key_id))
+                .collect(),
         }))
     }
 }

@@ -7,6 +7,7 @@
 use crate::error::{Error, Result};
 use crate::organization::OrganizationId;
 use crate::store::audit_log::AuditFilter;
+use mynafleet_kit::audit_chain::wire;
 use mynafleet_kit::keys::SecretKey;
 use mynafleet_kit::patient_ref::{self, PatientKey};
 use mynafleet_kit::status::FieldViolation;
@@ -160,10 +161,7 @@ pub(super) fn parse(
         }
     }
     let outcome = match audit_pb::Outcome::try_from(msg.outcome) {
-        Ok(audit_pb::Outcome::Unspecified) => None,
-        Ok(audit_pb::Outcome::Success) => Some("success"),
-        Ok(audit_pb::Outcome::Failure) => Some("failure"),
-        Ok(audit_pb::Outcome::Denied) => Some("denied"),
+        Ok(o) => Some(wire::outcome_name(o)).filter(|name| !name.is_empty()),
         Err(_) => {
             bad.push(FieldViolation::new("outcome", "is not a known outcome"));
             None

@@ -8,6 +8,7 @@ use super::super::Api;
 use crate::config::Config;
 use crate::store::credentials::tests::fixture;
 use mynafleet_kit::auth::Caller;
+use mynafleet_kit::db::testing::{allow_inserts, count, refuse_inserts};
 use mynafleet_proto::account::v1 as pb;
 use mynafleet_proto::tonic::{self, Request, Status};
 use pb::clinic_service_server::ClinicService as _;
@@ -39,55 +40,6 @@ fn from_service<T>(msg: T) -> Request<T> {
         name: "tests".into(),
     });
     req
-}
-
-/// Makes every INSERT into `table` fail, as a full disk or a broken store would.
-async fn refuse_inserts(pool: &AnyPool, table: &str) {
-    let backend = pool.acquire().await.unwrap().backend_name().to_owned();
-    let statements = if backend == "PostgreSQL" {
-        vec![
-            "CREATE OR REPLACE FUNCTION test_refuse_insert() RETURNS trigger LANGUAGE plpgsql \
-             AS $$ BEGIN RAISE EXCEPTION 'test: % refuses', TG_TABLE_NAME; END $$"
-                .to_owned(),
-            format!(
-                "CREATE TRIGGER test_refuse_{table} BEFORE INSERT ON {table} \
-                 FOR EACH ROW EXECUTE FUNCTION test_refuse_insert()"
-            ),
-        ]
-    } else {
-        vec![format!(
-            "CREATE TRIGGER test_refuse_{table} BEFORE INSERT ON {table} \
-             BEGIN SELECT RAISE(ABORT, 'test: {table} refuses'); END"
-        )]
-    };
-    for s in statements {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(s))
-            .execute(pool)
-            .await
-            .unwrap();
-    }
-}
-
-/// Lets INSERTs into `table` through again.
-async fn allow_inserts(pool: &AnyPool, table: &str) {
-    let backend = pool.acquire().await.unwrap().backend_name().to_owned();
-    let s = if backend == "PostgreSQL" {
-        format!("DROP TRIGGER test_refuse_{table} ON {table}")
-    } else {
-        format!("DROP TRIGGER test_refuse_{table}")
-    };
-    sqlx::raw_sql(sqlx::AssertSqlSafe(s))
-        .execute(pool)
-        .await
-        .unwrap();
-}
-
-async fn count(pool: &AnyPool, sql: &'static str) -> i64 {
-    sqlx::query(sql)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-        .get::<i64, _>(0)
 }
 
 fn refused(e: &Status) {

@@ -12,9 +12,9 @@
 use crate::error::{Error, Result};
 use crate::organization::OrganizationId;
 use crate::store::audit_log::StoredRecord;
+use mynafleet_kit::audit_chain::wire;
 use mynafleet_kit::status::FieldViolation;
 use mynafleet_proto::audit::v1 as audit_pb;
-use mynafleet_proto::prost_types::Timestamp;
 
 /// The most records one call may carry.
 pub(super) const MAX_RECORDS: usize = 500;
@@ -25,23 +25,10 @@ const MAX_DETAIL_ENTRIES: usize = 32;
 /// The longest `detail` key.
 const MAX_DETAIL_KEY_BYTES: usize = 64;
 
-/// Returns microseconds since the epoch of a wire timestamp, if it is a valid one.
-fn micros(t: &Timestamp) -> Option<i64> {
-    if !(0..1_000_000_000).contains(&t.nanos) {
-        return None;
-    }
-    t.seconds
-        .checked_mul(1_000_000)?
-        .checked_add(i64::from(t.nanos / 1000))
-}
-
+/// Returns the stored word of a wire outcome; `Unspecified` and unknown values have none.
 fn outcome(raw: i32) -> Option<&'static str> {
-    match audit_pb::Outcome::try_from(raw) {
-        Ok(audit_pb::Outcome::Success) => Some("success"),
-        Ok(audit_pb::Outcome::Failure) => Some("failure"),
-        Ok(audit_pb::Outcome::Denied) => Some("denied"),
-        Ok(audit_pb::Outcome::Unspecified) | Err(_) => None,
-    }
+    let o = audit_pb::Outcome::try_from(raw).ok()?;
+    Some(wire::outcome_name(o)).filter(|name| !name.is_empty())
 }
 
 /// Checks record `i` from `producer`, adding a violation for each fault to `bad`.
@@ -63,7 +50,7 @@ fn record(
             String::new()
         }
     };
-    let time = r.time.as_ref().and_then(micros);
+    let time = r.time.as_ref().and_then(wire::micros);
     if time.is_none() {
         bad.push(FieldViolation::new(
             field("time"),

@@ -93,6 +93,18 @@ pub(super) async fn seal(pool: &AnyPool, signer: &Signer, chain: &str, time: i64
     put_checkpoint(pool, chain, &c).await.unwrap()
 }
 
+/// Returns a new organization whose chain holds two records, the chain's name and a signer.
+async fn chain_of_two(pool: &AnyPool) -> (OrganizationId, String, Signer) {
+    let o = OrganizationId::new();
+    ingest(
+        pool,
+        &[record(Some(o), 1, "x.y"), record(Some(o), 2, "x.y")],
+    )
+    .await
+    .unwrap();
+    (o, o.name(), signer())
+}
+
 pub(super) fn signer() -> Signer {
     Signer::generate().unwrap().0
 }
@@ -234,15 +246,7 @@ async fn the_database_refuses_to_change_or_delete_a_chained_record(pool: AnyPool
 }
 
 async fn checkpoints_are_stored_once_per_size_and_read_back(pool: AnyPool) {
-    let o = OrganizationId::new();
-    let chain = o.name();
-    let s = signer();
-    ingest(
-        &pool,
-        &[record(Some(o), 1, "x.y"), record(Some(o), 2, "x.y")],
-    )
-    .await
-    .unwrap();
+    let (o, chain, s) = chain_of_two(&pool).await;
     assert_eq!(unsealed(&pool).await.unwrap().len(), 1);
     let two = seal(&pool, &s, &chain, 100).await;
     assert_eq!(two.size, 2);
@@ -293,15 +297,7 @@ async fn checkpoints_are_stored_once_per_size_and_read_back(pool: AnyPool) {
 }
 
 async fn a_checkpoint_that_disagrees_with_the_chain_is_refused(pool: AnyPool) {
-    let o = OrganizationId::new();
-    let chain = o.name();
-    let s = signer();
-    ingest(
-        &pool,
-        &[record(Some(o), 1, "x.y"), record(Some(o), 2, "x.y")],
-    )
-    .await
-    .unwrap();
+    let (_, chain, s) = chain_of_two(&pool).await;
     let entries = all(&pool, &chain).await;
     let origin = kit::origin(&chain);
     for bad in [

@@ -7,10 +7,11 @@
 
 use super::served::{ACCOUNT_ID, ORG, csr, serve};
 use crate::store;
+use mynafleet_kit::db::testing::{allow_inserts, count, refuse_inserts};
 use mynafleet_kit::tls::TlsIdentity;
 use mynafleet_proto::activation::v1 as pb;
 use mynafleet_proto::tonic::{self, Status};
-use sqlx::{AnyPool, Row};
+use sqlx::AnyPool;
 
 mynafleet_kit::store_conformance!(
     crate::MIGRATIONS;
@@ -19,55 +20,6 @@ mynafleet_kit::store_conformance!(
     an_activation_whose_audit_cannot_be_written_binds_no_device,
     a_renewal_whose_audit_cannot_be_written_keeps_the_old_certificate,
 );
-
-/// Makes every INSERT into `table` fail, as a full disk or a broken outbox would.
-async fn refuse_inserts(pool: &AnyPool, table: &str) {
-    let backend = pool.acquire().await.unwrap().backend_name().to_owned();
-    let statements = if backend == "PostgreSQL" {
-        vec![
-            "CREATE OR REPLACE FUNCTION test_refuse_insert() RETURNS trigger LANGUAGE plpgsql \
-             AS $$ BEGIN RAISE EXCEPTION 'test: % refuses', TG_TABLE_NAME; END $$"
-                .to_owned(),
-            format!(
-                "CREATE TRIGGER test_refuse_{table} BEFORE INSERT ON {table} \
-                 FOR EACH ROW EXECUTE FUNCTION test_refuse_insert()"
-            ),
-        ]
-    } else {
-        vec![format!(
-            "CREATE TRIGGER test_refuse_{table} BEFORE INSERT ON {table} \
-             BEGIN SELECT RAISE(ABORT, 'test: {table} refuses'); END"
-        )]
-    };
-    for s in statements {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(s))
-            .execute(pool)
-            .await
-            .unwrap();
-    }
-}
-
-/// Lets INSERTs into `table` through again.
-async fn allow_inserts(pool: &AnyPool, table: &str) {
-    let backend = pool.acquire().await.unwrap().backend_name().to_owned();
-    let s = if backend == "PostgreSQL" {
-        format!("DROP TRIGGER test_refuse_{table} ON {table}")
-    } else {
-        format!("DROP TRIGGER test_refuse_{table}")
-    };
-    sqlx::raw_sql(sqlx::AssertSqlSafe(s))
-        .execute(pool)
-        .await
-        .unwrap();
-}
-
-async fn count(pool: &AnyPool, sql: &'static str) -> i64 {
-    sqlx::query(sql)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-        .get::<i64, _>(0)
-}
 
 async fn outbox(pool: &AnyPool) -> i64 {
     count(pool, "SELECT COUNT(*) FROM audit_outbox").await

@@ -1,8 +1,6 @@
-use super::super::{ChainRecord, PublicKey, Signer, origin};
+use super::super::testing::{ORG, T0, link, sealed_chain, test_origin};
+use super::super::{PublicKey, Signer, origin};
 use super::*;
-
-const ORG: &str = "organizations/01J0000000000000000000ORG1";
-const T0: i64 = 1_750_000_000_000_000;
 
 struct Fixture {
     origin: String,
@@ -11,53 +9,11 @@ struct Fixture {
     checkpoints: Vec<Checkpoint>,
 }
 
-fn record(n: i64) -> ChainRecord {
-    ChainRecord {
-        id: format!("0197aaaa-0000-7000-8000-{n:012}"),
-        organization: ORG.into(),
-        time: T0 + n * 1_000_000,
-        producer: "account".into(),
-        actor_kind: "operator".into(),
-        actor: format!("{ORG}/operators/alice"),
-        action: "operator.login".into(),
-        action_code: "E".into(),
-        outcome: "success".into(),
-        ..ChainRecord::default()
-    }
-}
-
-/// Returns entries `from..=to` chained after `prev`.
-fn chain(origin: &str, from: i64, to: i64, mut prev: Hash) -> Vec<Entry> {
-    (from..=to)
-        .map(|seq| {
-            let record = record(seq);
-            let hash = entry_hash(origin, seq, &prev, &record);
-            let e = Entry {
-                seq,
-                prev_hash: prev,
-                hash,
-                record,
-            };
-            prev = hash;
-            e
-        })
-        .collect()
-}
-
 /// A chain of 20 entries with checkpoints at 10 and 20.
 fn fixture() -> Fixture {
-    let origin = origin(ORG);
-    let (signer, _) = Signer::generate().unwrap();
-    let entries = chain(&origin, 1, 20, ZERO_HASH);
-    let checkpoints = [10, 20]
-        .iter()
-        .map(|&size: &i64| {
-            let head = entries[usize::try_from(size - 1).unwrap()].hash;
-            signer.sign(&origin, size, head, T0 + size * 2_000_000)
-        })
-        .collect();
+    let (entries, checkpoints, signer) = sealed_chain(20, 10);
     Fixture {
-        origin,
+        origin: test_origin(),
         signer,
         entries,
         checkpoints,
@@ -303,7 +259,7 @@ fn a_truncated_tail_with_its_checkpoint_removed_is_unsealed() {
 #[test]
 fn records_appended_after_the_last_checkpoint_are_unsealed() {
     let mut f = fixture();
-    let more = chain(&f.origin, 21, 21, f.entries[19].hash);
+    let more = link(&f.origin, 21, 21, f.entries[19].hash);
     f.entries.extend(more);
     let report = f.verify();
     assert_eq!(kinds(&report), vec![(Some(21), ProblemKind::Unsealed)]);
@@ -483,7 +439,7 @@ fn a_duplicated_record_is_caught() {
 fn an_entry_moved_from_another_chain_does_not_match_its_hash() {
     let mut f = fixture();
     let elsewhere = origin("organizations/01J0000000000000000000ORG2");
-    let other = chain(&elsewhere, 1, 3, ZERO_HASH);
+    let other = link(&elsewhere, 1, 3, ZERO_HASH);
     f.entries[2] = other[2].clone();
     let report = f.verify();
     assert_eq!(kinds(&report)[0], (Some(3), ProblemKind::ContentChanged));

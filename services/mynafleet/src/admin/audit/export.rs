@@ -6,13 +6,13 @@
 
 use super::records::Format;
 use super::writer::Writer;
-use super::{server_url, signing_keys, wire};
+use super::{server_url, signing_keys};
 use crate::admin::connect::{Ctx, try_call};
 use crate::admin::errors::Failure;
 use crate::admin::output::{self, Format as Output};
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use mynafleet_kit::audit_chain::{self, ENCODING, hash_hex};
+use mynafleet_kit::audit_chain::{self, ENCODING, hash_hex, wire};
 use mynafleet_proto::account::v1 as pb;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -32,6 +32,13 @@ pub(crate) struct ExportArgs {
     /// Also writes FHIR R4 AuditEvent resources, one per line (audit-events.ndjson).
     #[arg(long)]
     fhir: bool,
+}
+
+/// Returns a checkpoint the server sent, or why it cannot be used.
+fn checkpoint(
+    c: &mynafleet_proto::audit::v1::Checkpoint,
+) -> anyhow::Result<audit_chain::Checkpoint> {
+    wire::checkpoint_from_pb(c).context("the server sent an unusable checkpoint")
 }
 
 fn now() -> String {
@@ -67,7 +74,7 @@ pub(crate) async fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     .await
     .map_err(|s| anyhow::Error::from(Failure::from(s)))
     .context("seal the audit chain with a checkpoint")?;
-    let seal = wire::checkpoint(
+    let seal = checkpoint(
         sealed
             .checkpoint
             .as_ref()
@@ -137,7 +144,7 @@ pub(crate) async fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
         let entries = resp
             .entries
             .iter()
-            .map(wire::entry)
+            .map(|e| wire::entry_from_pb(e).context("the server sent an unusable chain entry"))
             .filter(|e| e.as_ref().map_or(true, |e| e.seq <= target))
             .collect::<anyhow::Result<Vec<_>>>()?;
         if entries.is_empty() {
@@ -148,10 +155,10 @@ pub(crate) async fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
         }
         let mut checkpoints = Vec::new();
         if let Some(anchor) = resp.anchor.as_ref() {
-            checkpoints.push(wire::checkpoint(anchor)?);
+            checkpoints.push(checkpoint(anchor)?);
         }
         for c in &resp.checkpoints {
-            let c = wire::checkpoint(c)?;
+            let c = checkpoint(c)?;
             if c.size <= target {
                 checkpoints.push(c);
             }

@@ -14,13 +14,12 @@ mod tail;
 #[cfg(test)]
 mod testing;
 mod verify;
-mod wire;
 mod writer;
 
 use super::connect::{Ctx, call};
 use super::output::{self, Format};
 use anyhow::Context as _;
-use mynafleet_kit::audit_chain::KeyRing;
+use mynafleet_kit::audit_chain::{KeyRing, wire};
 use mynafleet_proto::account::v1 as pb;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -93,7 +92,7 @@ async fn signing_keys(
     let ring = KeyRing(
         resp.keys
             .iter()
-            .map(wire::key)
+            .map(|k| wire::key_from_pb(k).context("the server sent an unusable signing key"))
             .collect::<anyhow::Result<Vec<_>>>()?,
     );
     Ok((resp.keys, ring))

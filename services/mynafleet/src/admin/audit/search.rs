@@ -3,11 +3,11 @@
 //! or JSON. The patient's 保険者番号/記号/番号/枝番 go to the server, which computes the keyed
 //! reference; they are never printed, logged or written to a file here.
 
-use super::wire::outcome_key;
 use crate::admin::clinics;
 use crate::admin::connect::{Ctx, call};
 use crate::admin::output::{self, Format, last_segment};
 use anyhow::Context as _;
+use mynafleet_kit::audit_chain::wire::outcome_name;
 use mynafleet_proto::account::v1 as pb;
 use mynafleet_proto::audit::v1 as audit_pb;
 use mynafleet_proto::prost_types::Timestamp;
@@ -161,7 +161,7 @@ impl From<&audit_pb::AuditRecord> for RecordView {
             action_code: r.action_code.clone(),
             target: r.target.clone(),
             clinic: r.clinic.clone(),
-            outcome: outcome_key(r.outcome()),
+            outcome: outcome_name(r.outcome()),
             reason: r.reason.clone(),
             source_address: r.source_address.clone(),
             request_id: r.request_id.clone(),
@@ -192,7 +192,7 @@ pub(crate) fn row(r: &audit_pb::AuditRecord) -> [String; 7] {
         },
         r.action.clone(),
         r.target.clone(),
-        outcome_key(r.outcome()).to_owned(),
+        outcome_name(r.outcome()).to_owned(),
         r.reason.clone(),
         if r.clinic.is_empty() {
             String::new()

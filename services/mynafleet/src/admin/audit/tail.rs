@@ -4,11 +4,11 @@
 //! Never changes the chain; the first read is itself audited, following reads continue it.
 
 use super::records::RecordLine;
-use super::wire;
 use crate::admin::connect::{Api, Ctx, try_call};
 use crate::admin::errors::Failure;
 use crate::admin::output::{self, Format};
-use mynafleet_kit::audit_chain::{ENCODING, Entry};
+use anyhow::Context as _;
+use mynafleet_kit::audit_chain::{ENCODING, Entry, wire};
 use mynafleet_proto::account::v1 as pb;
 use mynafleet_proto::tonic::Status;
 use std::time::Duration;
@@ -97,7 +97,10 @@ fn failed(s: Status) -> anyhow::Error {
 }
 
 fn entries(resp: &pb::ReadAuditChainResponse) -> anyhow::Result<Vec<Entry>> {
-    resp.entries.iter().map(wire::entry).collect()
+    resp.entries
+        .iter()
+        .map(|e| wire::entry_from_pb(e).context("the server sent an unusable chain entry"))
+        .collect()
 }
 
 /// Runs `admin audit tail`.

@@ -4,61 +4,18 @@ use super::*;
 use crate::grpc::audit_log::chain::FIRST_RETAINED_SEQ;
 use crate::store::audit_chain;
 use mynafleet_kit::audit_chain::{
-    ChainRecord, Checkpoint, KeyRing, PublicKey, ZERO_HASH, entry_hash, hash_hex, origin,
-    parse_hash,
+    ChainRecord, Checkpoint, KeyRing, PublicKey, ZERO_HASH, entry_hash, hash_hex, origin, wire,
 };
 use mynafleet_proto::audit::v1 as audit_pb;
-use mynafleet_proto::prost_types::Timestamp;
-
-fn micros(t: Option<&Timestamp>) -> i64 {
-    let t = t.unwrap();
-    t.seconds * 1_000_000 + i64::from(t.nanos / 1_000)
-}
 
 /// Returns the record of `e` as the chain covers it.
 fn chain_record(e: &audit_pb::ChainEntry) -> ChainRecord {
-    let r = e.record.as_ref().unwrap();
-    ChainRecord {
-        id: r.id.clone(),
-        organization: r.organization.clone(),
-        time: micros(r.time.as_ref()),
-        producer: r.producer.clone(),
-        actor_kind: r.actor_kind.clone(),
-        actor: r.actor.clone(),
-        actor_role: r.actor_role.clone(),
-        auth_method: r.auth_method.clone(),
-        session_ref: r.session_ref.clone(),
-        action: r.action.clone(),
-        action_code: r.action_code.clone(),
-        clinic: r.clinic.clone(),
-        target: r.target.clone(),
-        outcome: match r.outcome() {
-            audit_pb::Outcome::Success => "success",
-            audit_pb::Outcome::Failure => "failure",
-            audit_pb::Outcome::Denied => "denied",
-            audit_pb::Outcome::Unspecified => "",
-        }
-        .into(),
-        reason: r.reason.clone(),
-        source_address: r.source_address.clone(),
-        request_id: r.request_id.clone(),
-        patient_ref: r.patient_ref.clone(),
-        patient_ref_key_id: r.patient_ref_key_id.clone(),
-        traceparent: r.traceparent.clone(),
-        detail: r.detail.clone().into_iter().collect(),
-    }
+    wire::record_from_pb(e.record.as_ref().unwrap()).unwrap()
 }
 
-/// Returns a checkpoint read from the wire.
+/// Returns a checkpoint read from the wire, whose note is the one sent.
 fn checkpoint(c: &audit_pb::Checkpoint) -> Checkpoint {
-    let parsed = Checkpoint {
-        origin: c.origin.clone(),
-        size: c.size,
-        head: parse_hash(&c.head_hash).unwrap(),
-        time: micros(c.time.as_ref()),
-        key_id: c.key_id.clone(),
-        signature: Checkpoint::decode_signature(&c.signature).unwrap(),
-    };
+    let parsed = wire::checkpoint_from_pb(c).unwrap();
     assert_eq!(parsed.note(), c.note);
     parsed
 }
@@ -80,14 +37,21 @@ async fn seal(h: &Harness) -> Checkpoint {
     .unwrap()
 }
 
-pub(super) async fn a_chain_read_is_recorded_once_and_pages_in_order_with_its_checkpoints(
-    pool: AnyPool,
-) {
+/// Starts a harness with an auditor's token over a chain of four records sealed by a
+/// checkpoint, followed by `more` records.
+async fn sealed_at_four(pool: AnyPool, more: usize) -> (Harness, String, Checkpoint) {
     let h = Harness::start(pool).await;
     let token = h.operator(h.org, Role::Auditor, "auditor").await;
     add(&h, 4).await;
     let sealed = seal(&h).await;
-    add(&h, 3).await;
+    add(&h, more).await;
+    (h, token, sealed)
+}
+
+pub(super) async fn a_chain_read_is_recorded_once_and_pages_in_order_with_its_checkpoints(
+    pool: AnyPool,
+) {
+    let (h, token, sealed) = sealed_at_four(pool, 3).await;
     let chain = h.org.name();
     let mut request = pb::ReadAuditChainRequest {
         parent: chain.clone(),
@@ -170,21 +134,27 @@ pub(super) async fn a_chain_read_is_recorded_once_and_pages_in_order_with_its_ch
     assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
 }
 
-pub(super) async fn a_created_checkpoint_verifies_with_the_listed_key(pool: AnyPool) {
-    let h = Harness::start(pool).await;
-    let token = h.operator(h.org, Role::OrgAdmin, "admin").await;
-    add(&h, 3).await;
-    let seal = || pb::CreateCheckpointRequest {
+/// Returns the checkpoint CreateCheckpoint makes of `h`'s chain for `token`.
+async fn create_checkpoint(h: &Harness, token: &str) -> Checkpoint {
+    let request = pb::CreateCheckpointRequest {
         parent: h.org.name(),
     };
     let made = h
         .client()
-        .create_checkpoint(authed(&token, seal()))
+        .create_checkpoint(authed(token, request))
         .await
         .unwrap()
         .into_inner()
         .checkpoint
         .unwrap();
+    checkpoint(&made)
+}
+
+pub(super) async fn a_created_checkpoint_verifies_with_the_listed_key(pool: AnyPool) {
+    let h = Harness::start(pool).await;
+    let token = h.operator(h.org, Role::OrgAdmin, "admin").await;
+    add(&h, 3).await;
+    let made = create_checkpoint(&h, &token).await;
     let keys = h
         .client()
         .list_signing_keys(authed(&token, pb::ListSigningKeysRequest {}))
@@ -195,9 +165,8 @@ pub(super) async fn a_created_checkpoint_verifies_with_the_listed_key(pool: AnyP
     assert_eq!(keys.len(), 1);
     assert!(keys[0].current);
     assert_eq!(keys[0].algorithm, "ed25519");
-    let key = PublicKey::from_b64(&keys[0].public_key).unwrap();
-    assert_eq!(key.key_id, keys[0].key_id);
-    let made = checkpoint(&made);
+    // A raw Ed25519 key in base64 whose bytes have the id it is listed under.
+    let key = wire::key_from_pb(&keys[0]).unwrap();
     made.verify(&KeyRing(vec![key.clone()])).unwrap();
     // It seals the head, which already holds the record of this checkpoint's creation.
     let head = audit_chain::head(&h.pool, &h.org.name())
@@ -208,15 +177,7 @@ pub(super) async fn a_created_checkpoint_verifies_with_the_listed_key(pool: AnyP
     assert_eq!(made.origin, origin(&h.org.name()));
     assert_eq!(h.count("audit.checkpoint").await, 1);
     // A second request records itself too, so it seals a head one record further.
-    let again = h
-        .client()
-        .create_checkpoint(authed(&token, seal()))
-        .await
-        .unwrap()
-        .into_inner()
-        .checkpoint
-        .unwrap();
-    let again = checkpoint(&again);
+    let again = create_checkpoint(&h, &token).await;
     assert_eq!(again.size, made.size + 1);
     again.verify(&KeyRing(vec![key])).unwrap();
     // A key that did not sign it does not verify it.
@@ -234,11 +195,7 @@ pub(super) async fn a_created_checkpoint_verifies_with_the_listed_key(pool: AnyP
 pub(super) async fn a_read_into_a_pruned_segment_is_refused_and_zero_starts_at_the_anchor(
     pool: AnyPool,
 ) {
-    let h = Harness::start(pool).await;
-    let token = h.operator(h.org, Role::Auditor, "auditor").await;
-    add(&h, 4).await;
-    let anchor = seal(&h).await;
-    add(&h, 2).await;
+    let (h, token, anchor) = sealed_at_four(pool, 2).await;
     let later = h.config.clock.now_micros() + 2 * 86_400_000_000;
     let pruned = crate::audit_seal::retention_round(&h.pool, Duration::from_secs(86_400), later)
         .await

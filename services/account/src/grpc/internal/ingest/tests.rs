@@ -1,6 +1,7 @@
 //! Checks of forwarded audit records, record by record.
 
 use super::*;
+use mynafleet_proto::prost_types::Timestamp;
 
 const ORG: &str = "organizations/0190a000-0000-7000-8000-000000000001";
 

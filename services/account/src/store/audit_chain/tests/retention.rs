@@ -120,34 +120,11 @@ pub(super) async fn prune_keeps_the_anchor_checkpoint_and_the_rest_links_to_it(p
 
 /// Inserts `r` as a record written before migration 0004 (no chain, no seq).
 async fn legacy(pool: &AnyPool, r: &StoredRecord) {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
+    let insert = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO audit_records ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
          $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
-    )))
-    .bind(&r.id)
-    .bind(r.organization.map(|o| o.stored()))
-    .bind(r.time)
-    .bind(&r.producer)
-    .bind(&r.actor_kind)
-    .bind(&r.actor)
-    .bind(&r.actor_role)
-    .bind(&r.auth_method)
-    .bind(&r.session_ref)
-    .bind(&r.action)
-    .bind(&r.action_code)
-    .bind(&r.clinic)
-    .bind(&r.target)
-    .bind(&r.outcome)
-    .bind(&r.reason)
-    .bind(&r.source_address)
-    .bind(&r.request_id)
-    .bind(&r.patient_ref)
-    .bind(&r.patient_ref_key_id)
-    .bind(&r.traceparent)
-    .bind(mynafleet_kit::outbox::detail_to_json(&r.detail))
-    .execute(pool)
-    .await
-    .unwrap();
+    )));
+    bind_record(insert, r).execute(pool).await.unwrap();
 }
 
 pub(super) async fn adopt_unchained_chains_legacy_records_oldest_first(pool: AnyPool) {
