@@ -228,7 +228,16 @@ fn bank_digits_are_four_digits_and_only_their_keyed_hash_is_kept() {
         .unwrap()
         .keyed_hash(&key, org);
     assert_eq!(h.hash.len(), 64);
-    assert!(!h.hash.contains("1234"));
+    // Keyed: another key gives another hash, so the four digits cannot be found by hashing
+    // the 10,000 candidates. (A hex digest may contain "1234" by chance: about 1 in 1,000.)
+    let other = SecretKey::generate().unwrap();
+    assert_ne!(
+        h.hash,
+        BankDigits::parse("1234", "f")
+            .unwrap()
+            .keyed_hash(&other, org)
+            .hash
+    );
     assert_eq!(h.key_id, key.id());
     assert!(
         h.matches(
