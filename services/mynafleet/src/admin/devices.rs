@@ -122,15 +122,7 @@ async fn list(api: &Api, parent: &str) -> anyhow::Result<Vec<pb::Device>> {
 /// redrawn on a cleared screen, or one JSON list per reading. A failed reading is shown
 /// and the next one tried.
 async fn watch_list(ctx: &Ctx, api: &Api, parent: &str) -> anyhow::Result<()> {
-    let mut tick = tokio::time::interval(WATCH_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let stop = tokio::signal::ctrl_c();
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            _ = &mut stop => return Ok(()),
-            _ = tick.tick() => {}
-        }
+    output::every_until_ctrl_c(WATCH_EVERY, async || {
         let devices = list(api, parent).await;
         if ctx.format() == Format::Table {
             // Clear the screen and go home, then a line saying when and how to stop.
@@ -143,7 +135,9 @@ async fn watch_list(ctx: &Ctx, api: &Api, parent: &str) -> anyhow::Result<()> {
             Ok(devices) => print(ctx, &devices)?,
             Err(e) => eprintln!("error: {e:#}"),
         }
-    }
+        Ok(())
+    })
+    .await
 }
 
 /// Returns the current time as a wire timestamp, for the watch's heading.

@@ -92,3 +92,22 @@ pub(crate) fn yes(flag: bool) -> String {
 pub(crate) fn last_segment(name: &str) -> String {
     name.rsplit('/').next().unwrap_or_default().to_owned()
 }
+
+/// Runs `round` every `period` until Ctrl-C (`--follow`, `--watch`). A late round delays the
+/// next instead of bunching them up; an error of `round` ends the loop.
+pub(crate) async fn every_until_ctrl_c(
+    period: std::time::Duration,
+    mut round: impl AsyncFnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return Ok(()),
+            _ = tick.tick() => {}
+        }
+        round().await?;
+    }
+}

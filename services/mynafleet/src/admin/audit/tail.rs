@@ -139,15 +139,7 @@ pub(crate) async fn run(ctx: &Ctx, args: TailArgs) -> anyhow::Result<()> {
     if !args.follow {
         return Ok(());
     }
-    let mut tick = tokio::time::interval(FOLLOW_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let stop = tokio::signal::ctrl_c();
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            _ = &mut stop => return Ok(()),
-            _ = tick.tick() => {}
-        }
+    output::every_until_ctrl_c(FOLLOW_EVERY, async || {
         match read(&api, 0, MAX_PAGE, &token).await {
             Ok(resp) => {
                 print(ctx.format(), &entries(&resp)?)?;
@@ -158,5 +150,7 @@ pub(crate) async fn run(ctx: &Ctx, args: TailArgs) -> anyhow::Result<()> {
             // A failed reading is shown and the next one tried.
             Err(s) => eprintln!("error: {:#}", failed(s)),
         }
-    }
+        Ok(())
+    })
+    .await
 }
