@@ -20,6 +20,11 @@ source "$REPO_ROOT/scripts/lib/deps.sh"
 source "$REPO_ROOT/scripts/lib/services.sh"
 
 CI=${CI:-false}
+# A fresh clone gains nothing from incremental compilation, and its cache is the largest
+# part of target/ (several GB): CI's disk is not large (TOOLCHAIN.md pitfalls).
+if [ "$CI" = "true" ]; then
+    export CARGO_INCREMENTAL=0
+fi
 VENV=$REPO_ROOT/target/py-venv
 RUN_START=$SECONDS
 
@@ -50,6 +55,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------------------------------------
+step "disk: $(df -h --output=avail "$REPO_ROOT" | tail -1 | tr -d ' ') free where target/ goes"
 step "installing missing prerequisites"
 debs=(libpcsclite-dev pkg-config pcscd vsmartcard-vpcd postgresql)
 if ! command -v python3 >/dev/null 2>&1; then

@@ -29,6 +29,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// The operator CLI: log in, clinics, device accounts, applications, operators, audit.
     Admin(crate::admin::AdminArgs),
+    /// Asks a service's grpc.health.v1 over TLS; exit 0 when SERVING (container probes).
+    Health(crate::health::HealthArgs),
+    /// Deployment helpers: `deploy init` writes certificates, keys and configuration files.
+    Deploy(crate::deploy::DeployArgs),
 }
 
 /// Flags of `mynafleet dev`.

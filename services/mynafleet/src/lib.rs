@@ -5,5 +5,7 @@
 
 pub mod admin;
 pub mod cli;
+pub mod deploy;
 pub mod dev;
+pub mod health;
 pub mod serve;

@@ -23,6 +23,8 @@ async fn main() -> ExitCode {
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Admin(args) => mynafleet::admin::run(args).await,
+        Command::Health(args) => mynafleet::health::run(args).await,
+        Command::Deploy(args) => mynafleet::deploy::run(args).await,
     };
     result.unwrap_or_else(|e| {
         eprintln!("mynafleet: {e:#}");

@@ -14,6 +14,36 @@ pub struct TestDatabase {
     /// Its URL.
     pub url: String,
     _dir: Option<tempfile::TempDir>,
+    /// On PostgreSQL: the cluster's admin URL and the database's name, dropped with the
+    /// guard so a test run does not fill the disk with hundreds of ~8 MB databases.
+    postgres: Option<(String, String)>,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime, which cannot be blocked on: a thread with its
+        // own runtime does the DROP, and the guard waits for it. WITH (FORCE) ends the
+        // connections of pools still open. A failure only leaves the database behind.
+        let dropper = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                if let Ok(mut conn) = AnyConnection::connect(&admin).await {
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = conn.execute(sqlx::AssertSqlSafe(sql)).await;
+                    let _ = conn.close().await;
+                }
+            });
+        });
+        let _ = dropper.join();
+    }
 }
 
 /// Returns a new, empty database on `backend`.
@@ -29,6 +59,7 @@ pub async fn fresh_database(backend: Backend) -> TestDatabase {
             TestDatabase {
                 url,
                 _dir: Some(dir),
+                postgres: None,
             }
         }
         Backend::Postgres => {
@@ -50,6 +81,7 @@ pub async fn fresh_database(backend: Backend) -> TestDatabase {
             TestDatabase {
                 url: replace_database(&admin, &name),
                 _dir: None,
+                postgres: Some((admin, name)),
             }
         }
     }
