@@ -107,6 +107,7 @@ def suite(tmp_path_factory: pytest.TempPathFactory):
         "--activation-port", "0",
         "--proxy-port", "0",
         "--oqs-sim-port", "0",
+        "--metrics-port", "0",
     ]
     with open(log_path, "wb") as log:
         # cwd is the temp dir, so a default ./.mynafleet-dev could never land in the repo.

@@ -55,6 +55,49 @@ pub struct ServerSection {
     /// Telemetry settings.
     #[serde(default)]
     pub telemetry: TelemetrySection,
+    /// Where the plain-HTTP Prometheus endpoint (`GET /metrics`) listens; unset = the
+    /// service's default (`0.0.0.0:9501` account … `0.0.0.0:9504` oqs-sim), `"off"` = none.
+    #[serde(default)]
+    pub metrics_listen: MetricsListen,
+}
+
+/// The `[server] metrics_listen` setting.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MetricsListen {
+    /// The service's default port on every address.
+    #[default]
+    Default,
+    /// No metrics endpoint.
+    Off,
+    /// This address.
+    At(SocketAddr),
+}
+
+impl MetricsListen {
+    /// Returns the address to bind, `default_port` standing in for [`MetricsListen::Default`].
+    pub fn address(self, default_port: u16) -> Option<SocketAddr> {
+        match self {
+            MetricsListen::Default => Some(SocketAddr::from(([0, 0, 0, 0], default_port))),
+            MetricsListen::Off => None,
+            MetricsListen::At(a) => Some(a),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MetricsListen {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        match text.trim() {
+            "off" => Ok(MetricsListen::Off),
+            "" => Ok(MetricsListen::Default),
+            other => other.parse().map(MetricsListen::At).map_err(|_| {
+                serde::de::Error::custom(format!(
+                    "metrics_listen must be an address such as \"0.0.0.0:9501\" or \"off\", \
+                     not {other:?}"
+                ))
+            }),
+        }
+    }
 }
 
 fn default_true() -> bool {

@@ -1,9 +1,10 @@
 //! The server frame every service runs in: TLS with optional client certificates, the caller
-//! identity layer, trace-context extraction, `grpc.health.v1`, reflection v1 and v1alpha,
+//! identity layer, RPC metrics, trace-context extraction, `grpc.health.v1`, reflection v1 and v1alpha,
 //! and graceful shutdown. A service hands over its routes and tables; the frame binds
 //! nothing (the caller passes an already bound listener).
 
 use crate::auth::{AccessPolicy, CallerLayer, Issuers, IssuersError};
+use crate::metrics::RpcMetricsLayer;
 use crate::tls::ServerTls;
 use std::future::Future;
 use tonic::service::Routes;
@@ -89,10 +90,13 @@ pub async fn serve(
     let issuers = Issuers::from_roots(&frame.tls.roots)?;
     let service = frame.service;
     let names = frame.health_names;
+    let known: Vec<&'static str> = names.iter().chain(FRAME_SERVICES).copied().collect();
     Server::builder()
         .tls_config(frame.tls.to_tonic())
         .map_err(ServeError::Tls)?
         .trace_fn(move |req| crate::telemetry::server_span(service, req))
+        // Outermost, so refusals of the identity layer are counted too.
+        .layer(RpcMetricsLayer::new(service, &known))
         .layer(CallerLayer::new(frame.policy, issuers))
         .add_routes(routes)
         // Without TCP_NODELAY small gRPC frames wait for delayed ACKs (~40 ms per call).

@@ -19,6 +19,7 @@ pub mod grpc;
 pub mod guard;
 pub mod idempotency;
 pub mod keys;
+pub mod metrics;
 pub mod outbox;
 pub mod page;
 pub mod patient_ref;

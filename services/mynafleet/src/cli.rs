@@ -56,6 +56,9 @@ pub struct DevArgs {
     /// The OQS simulator's port (0 = any free port).
     #[arg(long, env = "MYNAFLEET_DEV_OQS_SIM_PORT", default_value_t = Ports::DEFAULT.oqs_sim)]
     pub oqs_sim_port: u16,
+    /// The port of the one metrics endpoint of every service (plain HTTP, 0 = any).
+    #[arg(long, env = "MYNAFLEET_DEV_METRICS_PORT", default_value_t = Ports::DEFAULT.metrics)]
+    pub metrics_port: u16,
 }
 
 /// The services `serve` can run.
@@ -79,6 +82,16 @@ impl Service {
             Service::Activation => mynafleet_activation::SERVICE_NAME,
             Service::EligibilityProxy => mynafleet_eligibility_proxy::SERVICE_NAME,
             Service::OqsSim => mynafleet_oqs_sim::SERVICE_NAME,
+        }
+    }
+
+    /// Returns the default port of its metrics endpoint (DESIGN.md §7: 9501–9504).
+    pub fn metrics_port(self) -> u16 {
+        match self {
+            Service::Account => 9501,
+            Service::Activation => 9502,
+            Service::EligibilityProxy => 9503,
+            Service::OqsSim => 9504,
         }
     }
 
@@ -144,6 +157,7 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
             activation: args.activation_port,
             eligibility_proxy: args.proxy_port,
             oqs_sim: args.oqs_sim_port,
+            metrics: args.metrics_port,
         },
     )
     .await?;
@@ -186,6 +200,7 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         "activation": format!("localhost:{}", a.activation.port()),
         "eligibility_proxy": format!("localhost:{}", a.eligibility_proxy.port()),
         "oqs_sim": format!("localhost:{}", a.oqs_sim.port()),
+        "metrics": format!("http://{}/metrics", a.metrics),
         "ca_bundle": ca_bundle.display().to_string(),
     });
     write_atomically(
@@ -200,6 +215,7 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
     println!("  activation         {}", dev::url(a.activation));
     println!("  eligibility-proxy  {}", dev::url(a.eligibility_proxy));
     println!("  oqs-sim            {}", dev::url(a.oqs_sim));
+    println!("  metrics            http://{}/metrics", a.metrics);
     println!("  CA bundle          {}", ca_bundle.display());
     println!("  endpoints file     {}", layout.endpoints().display());
     admin::demo::finish(demo, &dev::url(a.account), &ca_pem).await;

@@ -23,6 +23,8 @@ pub struct Ports {
     pub eligibility_proxy: u16,
     /// The OQS simulator (7504).
     pub oqs_sim: u16,
+    /// The one metrics endpoint of every service in the process (9500).
+    pub metrics: u16,
 }
 
 impl Ports {
@@ -32,6 +34,7 @@ impl Ports {
         activation: 7502,
         eligibility_proxy: 7503,
         oqs_sim: 7504,
+        metrics: 9500,
     };
 
     /// Every port 0: the system picks free ones (tests).
@@ -40,6 +43,7 @@ impl Ports {
         activation: 0,
         eligibility_proxy: 0,
         oqs_sim: 0,
+        metrics: 0,
     };
 }
 
@@ -54,6 +58,8 @@ pub struct Listeners {
     pub eligibility_proxy: TcpListener,
     /// The OQS simulator's.
     pub oqs_sim: TcpListener,
+    /// The shared metrics endpoint's (plain HTTP).
+    pub metrics: TcpListener,
 }
 
 impl Listeners {
@@ -69,6 +75,7 @@ impl Listeners {
             activation: one(host, ports.activation, "--activation-port").await?,
             eligibility_proxy: one(host, ports.eligibility_proxy, "--proxy-port").await?,
             oqs_sim: one(host, ports.oqs_sim, "--oqs-sim-port").await?,
+            metrics: one(host, ports.metrics, "--metrics-port").await?,
         })
     }
 
@@ -79,6 +86,7 @@ impl Listeners {
             activation: self.activation.local_addr()?,
             eligibility_proxy: self.eligibility_proxy.local_addr()?,
             oqs_sim: self.oqs_sim.local_addr()?,
+            metrics: self.metrics.local_addr()?,
         })
     }
 }
@@ -94,6 +102,8 @@ pub struct Addresses {
     pub eligibility_proxy: SocketAddr,
     /// The OQS simulator.
     pub oqs_sim: SocketAddr,
+    /// The metrics endpoint: `http://<addr>/metrics`.
+    pub metrics: SocketAddr,
 }
 
 /// Returns the URL clients use for `addr`: `https://localhost:<port>`, the name every
@@ -255,6 +265,13 @@ pub fn start_with(
         let t = t.clone();
         async move { t.cancelled().await }
     };
+    // One recorder and one endpoint for every service of the process; series tell the
+    // services apart by their `service` label (DESIGN.md §6).
+    mynafleet_kit::metrics::install();
+    tokio::spawn(mynafleet_kit::metrics::serve(
+        listeners.metrics,
+        stop(&token),
+    ));
     tasks.spawn(mynafleet_account::serve(
         account,
         listeners.account,

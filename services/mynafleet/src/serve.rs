@@ -1,6 +1,7 @@
 //! One service per process (`mynafleet serve <service> --config FILE`), for deployments:
 //! configuration from the file and `MYNAFLEET_<SERVICE>_…` variables, telemetry under the
-//! service's own name, the listener the file names, and shutdown on Ctrl-C or SIGTERM.
+//! service's own name, the listener the file names, its metrics endpoint (`[server]
+//! metrics_listen`), and shutdown on Ctrl-C or SIGTERM.
 
 use crate::cli::{ServeArgs, Service};
 use anyhow::Context as _;
@@ -76,9 +77,24 @@ async fn start(
     let listener = tokio::net::TcpListener::bind(server.listen)
         .await
         .with_context(|| format!("listen on {}", server.listen))?;
+    let metrics = match server.metrics_listen.address(service.metrics_port()) {
+        Some(addr) => {
+            let metrics = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+                format!(
+                    "metrics endpoint: listen on {addr} (set [server] metrics_listen to \
+                     another address, or \"off\")"
+                )
+            })?;
+            mynafleet_kit::metrics::install();
+            tokio::spawn(mynafleet_kit::metrics::serve(metrics, stop()));
+            Some(addr)
+        }
+        None => None,
+    };
     tracing::info!(
         service = service.name(),
         listen = %server.listen,
+        metrics = ?metrics,
         production = server.production,
         "serving"
     );

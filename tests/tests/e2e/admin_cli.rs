@@ -277,7 +277,14 @@ async fn start_dev(data_dir: &std::path::Path) -> (tokio::process::Child, String
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--account-port", "0", "--activation-port", "0"])
-        .args(["--proxy-port", "0", "--oqs-sim-port", "0"])
+        .args([
+            "--proxy-port",
+            "0",
+            "--oqs-sim-port",
+            "0",
+            "--metrics-port",
+            "0",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)

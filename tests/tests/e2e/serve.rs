@@ -110,6 +110,7 @@ async fn serve_account_runs_from_a_config_file_and_keeps_data_across_restarts(ba
         &config,
         format!(
             "[server]\nlisten = \"127.0.0.1:{port}\"\nproduction = true\n\
+             metrics_listen = \"127.0.0.1:0\"\n\
              database_url = \"sqlite:///nonexistent/overridden.db\"\n\
              [server.tls]\ncert = {:?}\nkey = {:?}\nservice_ca = {:?}\n\
              [keys]\ntotp_key_file = {:?}\nreference_key_file = {:?}\n\
@@ -190,7 +191,14 @@ fn dev(data_dir: &Path) -> Child {
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--account-port", "0", "--activation-port", "0"])
-        .args(["--proxy-port", "0", "--oqs-sim-port", "0"])
+        .args([
+            "--proxy-port",
+            "0",
+            "--oqs-sim-port",
+            "0",
+            "--metrics-port",
+            "0",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
