@@ -86,7 +86,19 @@ impl DevPki {
     /// the PKI lives in a directory). The chain ends with the CA certificate, so a terminal that pins the CA by its
     /// fingerprint (the one printed on the ユーザ設定情報 sheet) finds it in the handshake.
     pub fn service_identity(&self, service: &str) -> Result<TlsIdentity, DevPkiError> {
-        let mut id = self.ca.issue_service(service, DEV_HOSTS, LEAF_VALIDITY)?;
+        self.service_identity_for(service, DEV_HOSTS, LEAF_VALIDITY)
+    }
+
+    /// Like [`DevPki::service_identity`], naming `hosts` (DNS names or IP addresses) and
+    /// valid for `validity` (`mynafleet deploy init`: the service's name and the hosts an
+    /// operator lists).
+    pub fn service_identity_for(
+        &self,
+        service: &str,
+        hosts: &[&str],
+        validity: Duration,
+    ) -> Result<TlsIdentity, DevPkiError> {
+        let mut id = self.ca.issue_service(service, hosts, validity)?;
         if !id.cert_pem.ends_with('\n') {
             id.cert_pem.push('\n');
         }
