@@ -141,6 +141,8 @@ step "cargo build --workspace --bins"
 # Tests that run a binary (mynafleet, mynafleet-agent, the simulators) find it in
 # target/debug/ beside their own executable, so every binary is built first.
 cargo build --workspace --bins
+step "deploy/: render and validate manifests, compose file, Dockerfiles, agent unit"
+bash "$REPO_ROOT/scripts/check-deploy.sh"
 
 # ---------------------------------------------------------------------------------------
 profile=default
