@@ -38,6 +38,15 @@ pub struct Cli {
         value_name = "DIR"
     )]
     pub state_dir: Option<PathBuf>,
+    /// Export traces over OTLP/gRPC to this collector, e.g. `http://collector:4317`
+    /// [default: `OTEL_EXPORTER_OTLP_ENDPOINT`, else no export].
+    #[arg(
+        long,
+        global = true,
+        env = "MYNAFLEET_AGENT_OTLP_ENDPOINT",
+        value_name = "URL"
+    )]
+    pub otlp_endpoint: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -70,6 +79,14 @@ impl Cli {
             }
         }
     }
+}
+
+/// Returns the OTLP endpoint: `--otlp-endpoint` (or `MYNAFLEET_AGENT_OTLP_ENDPOINT`), else
+/// `fallback` (the binary passes the standard `OTEL_EXPORTER_OTLP_ENDPOINT`); empty means none.
+pub fn otlp_endpoint(flag: Option<&str>, fallback: Option<String>) -> Option<String> {
+    flag.map(str::to_owned)
+        .or(fallback)
+        .filter(|e| !e.trim().is_empty())
 }
 
 /// Runs the command and returns the process exit code (non-zero on any failure, after

@@ -100,12 +100,19 @@ pub(crate) struct Renewed {
     pub(crate) proxy_urls: Vec<String>,
 }
 
+/// Returns a request for `message` carrying the current span's W3C `traceparent`.
+fn traced<T>(message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    crate::telemetry::inject(request.metadata_mut());
+    request
+}
+
 /// Calls `ActivationService.Activate` (no client certificate).
 pub(crate) async fn activate(
     channel: Channel,
     call: ActivateCall<'_>,
 ) -> Result<Issued, CallError> {
-    let mut request = Request::new(pb::ActivateRequest {
+    let mut request = traced(pb::ActivateRequest {
         institution_code: call.institution_code.to_owned(),
         account_id: call.account_id.to_owned(),
         password: call.password.to_owned(),
@@ -137,7 +144,7 @@ pub(crate) async fn renew(
     csr_der: Vec<u8>,
     device_facts: &DeviceFacts,
 ) -> Result<Renewed, CallError> {
-    let mut request = Request::new(pb::RenewRequest {
+    let mut request = traced(pb::RenewRequest {
         csr_der,
         facts: Some(facts(device_facts)),
     });
@@ -168,7 +175,7 @@ impl DeviceWatch {
 /// HTTP/2 keep-alives on the channel notice a dead peer).
 pub(crate) async fn watch_device(channel: Channel) -> Result<DeviceWatch, CallError> {
     let stream = AgentServiceClient::new(channel)
-        .watch_device(agent_pb::WatchDeviceRequest {})
+        .watch_device(traced(agent_pb::WatchDeviceRequest {}))
         .await?
         .into_inner();
     Ok(DeviceWatch(stream))
@@ -409,7 +416,7 @@ impl std::fmt::Debug for CompleteCall {
 
 /// Calls `EligibilityService.BeginCardCheck`.
 pub(crate) async fn begin_card_check(channel: Channel) -> Result<Challenge, CallError> {
-    let mut request = Request::new(elig_pb::BeginCardCheckRequest {});
+    let mut request = traced(elig_pb::BeginCardCheckRequest {});
     request.set_timeout(CHECK_TIMEOUT);
     let reply = EligibilityServiceClient::new(channel)
         .begin_card_check(request)
@@ -430,7 +437,7 @@ pub(crate) async fn complete_card_check(
         Method::Pin => elig_pb::IdentityMethod::Pin,
         Method::Visual => elig_pb::IdentityMethod::Visual,
     };
-    let mut request = Request::new(elig_pb::CompleteCardCheckRequest {
+    let mut request = traced(elig_pb::CompleteCardCheckRequest {
         challenge_id: call.challenge_id,
         auth_certificate: call.auth_certificate,
         signature: call.signature,

@@ -14,7 +14,8 @@
 //! server by [`fingerprint`] through [`pin`]), [`state`] keeps key, certificate and CA in the
 //! state directory, [`identity`] builds mTLS channels from them, [`renewal`] renews the
 //! certificate and [`watch`] keeps the proxy's device watch open. Only `client.rs`, `uplink`
-//! and `terminal` import `mynafleet_proto`. [`cli`] is the command line.
+//! and `terminal` import `mynafleet_proto`. [`cli`] is the command line; [`telemetry`] its
+//! logs and, when configured, the OTLP export of each card check's trace.
 //!
 //! The library never logs APDU payloads, passwords, activation codes or keys, never selects
 //! an application other than the JPKI AP, never changes the process environment and does not
@@ -40,6 +41,7 @@ pub mod server_url;
 pub mod session;
 pub mod state;
 pub mod status;
+pub mod telemetry;
 pub mod terminal;
 pub mod transport;
 pub mod uplink;

@@ -16,6 +16,7 @@
 
 mod actor;
 mod proxy;
+mod trace;
 
 #[cfg(test)]
 pub(crate) mod tests;
@@ -47,6 +48,10 @@ pub trait CheckClient: Send + Sync + 'static {
     fn begin(&self) -> BoxFuture<'_, Result<Challenge, ProxyError>>;
     /// Completes the check (`CompleteCardCheck`).
     fn complete(&self, call: CompleteCall) -> BoxFuture<'_, Result<CheckAnswer, ProxyError>>;
+    /// The device the proxy knows this terminal as, for the scan's trace (empty if unknown).
+    fn device(&self) -> String {
+        String::new()
+    }
 }
 
 /// A proxy call that failed.

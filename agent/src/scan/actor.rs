@@ -12,9 +12,10 @@ mod failure;
 mod view;
 
 use tokio::sync::{mpsc, watch};
-use tracing::{debug, error, warn};
+use tracing::{Instrument as _, Span, debug, error, warn};
 
 use self::failure::{read_failure, sign_failure};
+use super::trace::{self, Step};
 use super::{
     Challenge, CheckAnswer, Command, CompleteCall, Consents, ProxyError, Reply, ScanDeps, ScanView,
     TerminalState,
@@ -52,6 +53,8 @@ struct Context {
     signature: Option<Vec<u8>>,
     result: Option<Arc<CheckAnswer>>,
     reply: Option<Reply>,
+    /// The scan's `card_check` span, until the scan ends.
+    trace: Option<Span>,
 }
 
 struct Slot {
@@ -374,9 +377,16 @@ impl Actor {
             }
             slot.context = Context {
                 scan_id: scan.id.clone(),
+                trace: Some(trace::card_check(reader, &self.deps.proxy.device())),
                 ..Context::default()
             };
             self.current = Some(reader.to_owned());
+        }
+        if let Some(scan) = slot.session.scan()
+            && scan.phase.is_finished()
+            && let Some(span) = slot.context.trace.take()
+        {
+            trace::finish(&span, scan);
         }
         effects
     }
@@ -395,15 +405,21 @@ impl Actor {
                 }
                 Effect::StartRead { reader, scan_id } => {
                     let cards = self.deps.cards.clone();
-                    self.spawn(reader.clone(), scan_id, async move {
-                        Work::Read(cards.read(&reader).await)
-                    });
+                    let span = self.step_span(&reader, Step::Read);
+                    self.spawn(
+                        reader.clone(),
+                        scan_id,
+                        async move { Work::Read(cards.read(&reader).await) }.instrument(span),
+                    );
                 }
                 Effect::FetchChallenge { scan_id } => {
                     let proxy = self.deps.proxy.clone();
-                    self.spawn(reader.to_owned(), scan_id, async move {
-                        Work::Challenge(proxy.begin().await)
-                    });
+                    let span = self.step_span(reader, Step::Challenge);
+                    self.spawn(
+                        reader.to_owned(),
+                        scan_id,
+                        async move { Work::Challenge(proxy.begin().await) }.instrument(span),
+                    );
                 }
                 Effect::StartSign {
                     reader,
@@ -430,16 +446,22 @@ impl Actor {
         let challenge = slot.context.challenge.as_ref().map(|c| c.bytes.clone());
         let cards = self.deps.cards.clone();
         let target = reader.clone();
-        self.spawn(reader, scan_id, async move {
-            let (Some(pin), Some(challenge)) = (pin, challenge) else {
-                return Work::Sign(Err(SignThreadError::Stopped));
-            };
-            Work::Sign(
-                cards
-                    .sign(&target, token, pin, confirm_last_try, challenge)
-                    .await,
-            )
-        });
+        let span = self.step_span(&reader, Step::Sign);
+        self.spawn(
+            reader,
+            scan_id,
+            async move {
+                let (Some(pin), Some(challenge)) = (pin, challenge) else {
+                    return Work::Sign(Err(SignThreadError::Stopped));
+                };
+                Work::Sign(
+                    cards
+                        .sign(&target, token, pin, confirm_last_try, challenge)
+                        .await,
+                )
+            }
+            .instrument(span),
+        );
     }
 
     fn send_check(&mut self, reader: &str, scan_id: String, method: Method) {
@@ -466,9 +488,22 @@ impl Actor {
             consents: context.consents,
         };
         let proxy = self.deps.proxy.clone();
-        self.spawn(reader.to_owned(), scan_id, async move {
-            Work::Check(Box::new(proxy.complete(call).await))
-        });
+        let span = self.step_span(reader, Step::Check);
+        self.spawn(
+            reader.to_owned(),
+            scan_id,
+            async move { Work::Check(Box::new(proxy.complete(call).await)) }.instrument(span),
+        );
+    }
+
+    /// The span of `step` under the `card_check` span of `reader`'s scan.
+    fn step_span(&self, reader: &str, step: Step) -> Span {
+        trace::step(
+            self.slots
+                .get(reader)
+                .and_then(|slot| slot.context.trace.as_ref()),
+            step,
+        )
     }
 
     fn spawn(

@@ -91,4 +91,8 @@ impl CheckClient for ProxyClient {
     fn complete(&self, call: CompleteCall) -> BoxFuture<'_, Result<CheckAnswer, ProxyError>> {
         Box::pin(self.each(move |channel| client::complete_card_check(channel, call.clone())))
     }
+
+    fn device(&self) -> String {
+        self.identity.record().device
+    }
 }

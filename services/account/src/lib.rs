@@ -16,6 +16,7 @@ mod config;
 pub mod device_account;
 mod error;
 mod grpc;
+mod metrics;
 pub mod names;
 pub mod operator;
 mod organization;
@@ -105,6 +106,7 @@ pub async fn serve(
     // The checkpointer and retention stop on this one.
     let tasks = tokio_util::sync::CancellationToken::new();
     let sealing = audit_seal::spawn(pool.clone(), &config, tasks.clone());
+    let _metrics = metrics::start(pool.clone(), config.clock.clone());
     let (frame, routes) = match grpc::frame(config, pool, streams.clone()) {
         Ok(built) => built,
         Err(e) => {

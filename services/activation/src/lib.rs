@@ -17,6 +17,7 @@ mod device;
 mod error;
 mod forward;
 mod grpc;
+mod metrics;
 mod presence;
 mod registry;
 pub mod store;
@@ -101,6 +102,7 @@ pub async fn serve(
         token.clone(),
     ));
     let forwarder = tokio::spawn(forward::run(pool.clone(), account.clone(), token.clone()));
+    let _metrics = metrics::start(pool.clone(), config.clock.clone());
     let api = grpc::Api::new(config, pool, account, token.clone());
     let (frame, routes) = grpc::frame(api);
     let stop = token.clone();

@@ -18,6 +18,7 @@ mod events;
 mod gate;
 mod grpc;
 mod handoff;
+mod metrics;
 mod oqs;
 mod presence;
 mod scope;
@@ -71,6 +72,7 @@ pub async fn serve(
     );
     let scope_watch = tokio::spawn(scopes.clone().run(token.clone()));
     let store = store::Store::spawn(pool, background.clone());
+    let _metrics = metrics::start(store.pool().clone());
     let event_store = events::EventStore::spawn(store.pool().clone(), background.clone());
     let forwarder = audit::spawn_forwarder(store.pool().clone(), account, background.clone());
     let pruner = tokio::spawn(store::run_pruner(

@@ -33,6 +33,19 @@ pub struct TelemetryGuard {
 }
 
 impl TelemetryGuard {
+    /// Exports every finished span now (tests call it before looking at a collector), off
+    /// the async runtime's threads; a no-op without an exporter.
+    pub async fn flush(&self) {
+        if let Some(p) = self.provider.clone() {
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Err(e) = p.force_flush() {
+                    eprintln!("telemetry flush: {e}");
+                }
+            })
+            .await;
+        }
+    }
+
     /// Flushes and stops the exporter, off the async runtime's threads.
     pub async fn shutdown(self) {
         if let Some(p) = self.provider {
@@ -141,6 +154,30 @@ impl tonic::service::Interceptor for TracePropagation {
             .inject_context(&cx, &mut MetadataInjector(req.metadata_mut()));
         Ok(req)
     }
+}
+
+struct StringExtractor<'a>(&'a str);
+
+impl Extractor for StringExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        (key == "traceparent").then_some(self.0)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        vec!["traceparent"]
+    }
+}
+
+/// Makes `span` a child of the W3C `traceparent` a record carried (an audit record's, say),
+/// so work done later for that record joins the trace of the action that made it. Returns
+/// false, leaving `span` as it was, when `traceparent` is empty or malformed.
+pub fn continue_trace(span: &tracing::Span, traceparent: &str) -> bool {
+    use opentelemetry::trace::TraceContextExt as _;
+    let parent = TraceContextPropagator::new().extract(&StringExtractor(traceparent.trim()));
+    if !parent.span().span_context().is_valid() {
+        return false;
+    }
+    span.set_parent(parent).is_ok()
 }
 
 struct StringInjector(String);

@@ -14,6 +14,7 @@ mod config;
 mod error;
 mod grpc;
 mod jpki;
+mod metrics;
 mod population;
 mod responder;
 mod sim;

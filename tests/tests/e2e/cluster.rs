@@ -14,7 +14,7 @@ use mynafleet_proto::agent::v1 as agent_pb;
 use mynafleet_proto::tonic::{Code, Status};
 use mynafleet_tests::cluster::{Cluster, ClusterOptions};
 use mynafleet_tests::terminal_api::RunningAgent;
-use mynafleet_tests::{DEADLINE, binaries};
+use mynafleet_tests::{DEADLINE, binaries, metrics};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::time::Instant;
 
@@ -132,6 +132,67 @@ async fn cluster_a_device_suspended_through_one_replica_is_cut_on_both_within_a_
         assert_eq!(reason(&refused).as_deref(), Some("DEVICE_SUSPENDED"));
     }
     agent.stop().await;
+    every_process_reports_its_own_metrics(&cluster).await;
+}
+
+/// Scrapes each `mynafleet serve` process's own metrics port: its RPCs under its own
+/// `service` label only, and what this run did — the cut streams on both proxies, the
+/// suspended device in the registry both activation replicas read, the audit chain.
+async fn every_process_reports_its_own_metrics(cluster: &Cluster) {
+    const HANDLED: &str = "mynafleet_grpc_server_handled_total";
+    let nodes = std::iter::once(&cluster.account)
+        .chain(&cluster.activations)
+        .chain(&cluster.proxies)
+        .chain(std::iter::once(&cluster.oqs_sim));
+    for node in nodes {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], node.metrics_port));
+        let scrape = metrics::scrape(addr).await;
+        let own = scrape.sum(HANDLED, &[("service", node.service)]);
+        assert!(
+            own.is_some_and(|n| n > 0.0),
+            "{}: no RPC counted under service={}",
+            node.name,
+            node.service
+        );
+        let others: Vec<_> = scrape
+            .samples
+            .iter()
+            .filter(|s| s.name.starts_with("mynafleet_"))
+            .filter(|s| s.labels.get("service").map(String::as_str) != Some(node.service))
+            .collect();
+        assert!(
+            others.is_empty(),
+            "{}: series of another service in its own process: {others:#?}",
+            node.name
+        );
+        match node.service {
+            "eligibility-proxy" => {
+                let cut = scrape.sum(
+                    HANDLED,
+                    &[
+                        ("method", "mynafleet.agent.v1.AgentService/WatchDevice"),
+                        ("code", "PERMISSION_DENIED"),
+                    ],
+                );
+                // The test's stream on each, the agent's own device watch on the first.
+                assert!(
+                    cut.is_some_and(|n| n >= 1.0),
+                    "{}: the cut WatchDevice stream: {cut:?}",
+                    node.name
+                );
+                scrape.one("mynafleet_agents_connected", &[]);
+            }
+            "activation" => {
+                let suspended = scrape.one("mynafleet_devices", &[("status", "suspended")]);
+                assert_eq!(suspended.value, 1.0, "{}", node.name);
+            }
+            "account" => {
+                let chain = scrape.sum("mynafleet_audit_chain_length", &[]);
+                assert!(chain.is_some_and(|n| n > 0.0), "{}: audit chain", node.name);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Events `agent-events` writes for the failover test.

@@ -331,8 +331,11 @@ impl AccountInternalService for Api {
             Actor::Operator(_) => return Err(Error::RoleRefused.into()),
         };
         let rows = ingest::records_from_pb(&producer, req.into_inner().records)?;
+        let spans = ingest::record_spans(&rows);
         let inserted = audit_log::ingest(&self.pool, &rows).await?;
+        drop(spans);
         tracing::debug!(%producer, received = rows.len(), inserted, "audit records ingested");
+        crate::metrics::ingested(&producer, inserted);
         Ok(Response::new(pb::IngestAuditRecordsResponse {
             // At most MAX_RECORDS, so it always fits.
             inserted: i32::try_from(inserted).unwrap_or(i32::MAX),

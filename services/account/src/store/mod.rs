@@ -8,6 +8,7 @@ pub mod clinics;
 pub mod credentials;
 pub mod device_accounts;
 pub mod events;
+pub mod gauges;
 pub mod operators;
 pub mod sessions;
 

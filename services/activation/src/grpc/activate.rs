@@ -43,6 +43,7 @@ impl pb::activation_service_server::ActivationService for Api {
         match result {
             Ok(reply) => Ok(Response::new(reply)),
             Err(e) => {
+                crate::metrics::activation_failed(&e);
                 if !attempt.audited {
                     attempt.audit_failure(self, &e).await;
                 }
@@ -145,6 +146,7 @@ impl Api {
         .await?;
         tx.commit().await?;
         tracing::info!(device = %device.name(), "terminal activated");
+        crate::metrics::activated();
         Ok(self.reply(&scope, &device))
     }
 

@@ -7,6 +7,7 @@ pub mod codes;
 pub mod devices;
 pub mod enroll;
 pub mod events;
+pub mod gauges;
 pub mod locks;
 pub mod presence;
 pub mod watch;

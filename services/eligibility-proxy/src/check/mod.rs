@@ -10,6 +10,7 @@
 
 pub(crate) mod input;
 mod scope_filter;
+mod trace;
 
 use crate::audit::{CheckAudit, CheckKind, Method, Outcome, PatientKey};
 use crate::challenge::Challenges;
@@ -27,6 +28,7 @@ use mynafleet_kit::clock::Clock;
 use mynafleet_proto::eligibility::v1 as pb;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use tracing::Instrument as _;
 
 pub(crate) use scope_filter::{filter, scope_of};
 
@@ -176,6 +178,7 @@ impl Checker {
     ) -> Result<&Arc<dyn Upstream>, Error> {
         let upstream = self.upstreams.for_institution(&scope.institution_code);
         audit.upstream = upstream.name().to_owned();
+        trace::institution(&scope.institution_code);
         if can(upstream.capabilities()) {
             Ok(upstream)
         } else {
@@ -200,8 +203,12 @@ impl Checker {
         };
         let mut audit = self.audit(CheckKind::Card, asker);
         audit.method = Some(method);
-        let outcome = self.card_steps(asker, input, method, &mut audit).await;
-        self.finish(audit, outcome).await
+        let span = trace::check_span(CheckKind::Card, asker);
+        let outcome = self
+            .card_steps(asker, input, method, &mut audit)
+            .instrument(span.clone())
+            .await;
+        self.finish(audit, outcome).instrument(span).await
     }
 
     async fn card_steps(
@@ -279,6 +286,7 @@ impl Checker {
         limit_consent: bool,
     ) -> Result<Checked, Error> {
         let mut audit = self.audit(CheckKind::Numbers, asker);
+        let span = trace::check_span(CheckKind::Numbers, asker);
         audit.patient = Some(numbers.patient());
         let outcome = async {
             let scope = self.scope(asker).await?;
@@ -302,8 +310,9 @@ impl Checker {
                 result: answer.result,
             })
         }
+        .instrument(span.clone())
         .await;
-        self.finish(audit, outcome).await
+        self.finish(audit, outcome).instrument(span).await
     }
 
     /// 再照会.
@@ -313,6 +322,7 @@ impl Checker {
         reference_number: String,
     ) -> Result<Checked, Error> {
         let mut audit = self.audit(CheckKind::Requery, asker);
+        let span = trace::check_span(CheckKind::Requery, asker);
         audit.reference_number = Some(reference_number.clone());
         let outcome = async {
             let scope = self.scope(asker).await?;
@@ -328,8 +338,9 @@ impl Checker {
                 result: answer.result,
             })
         }
+        .instrument(span.clone())
         .await;
-        self.finish(audit, outcome).await
+        self.finish(audit, outcome).instrument(span).await
     }
 
     /// 照会番号 registration.
@@ -388,6 +399,7 @@ impl Checker {
             Ok(answered) => answered,
             Err(e) => {
                 failed(&mut audit, &e);
+                trace::ended(&audit);
                 self.record(audit).await?;
                 return Err(e);
             }
@@ -397,6 +409,7 @@ impl Checker {
         let reading = oqs::read(&result);
         read(&mut audit, &reading, &result);
         let check_id = audit.id.to_string();
+        trace::ended(&audit);
         self.record(audit).await?;
         let (handoff_files, handoff_error) = match self
             .handoff
@@ -421,11 +434,11 @@ impl Checker {
 
     /// Appends the record durably; a check whose record cannot be written fails (closed).
     async fn record(&self, audit: CheckAudit) -> Result<(), Error> {
+        let counted = crate::metrics::Check::of(&audit);
         let record = audit.into_outbox(&self.keys);
-        self.store
-            .append_audit(record)
-            .await
-            .map_err(|e| Error::Store(e.to_string()))
+        let written = self.store.append_audit(record).await;
+        counted.count(written.is_ok());
+        written.map_err(|e| Error::Store(e.to_string()))
     }
 }
 

@@ -131,6 +131,7 @@ impl Session {
     ) where
         S: Stream<Item = Result<pb::StreamEventsRequest, Status>> + Unpin + Send,
     {
+        let _connected = crate::metrics::AgentStream::open();
         let mut online = Online::default();
         let end = tokio::select! {
             () = shutdown.cancelled() => Err(Error::ShuttingDown.into()),
@@ -266,6 +267,7 @@ impl Session {
                 BatchError::Stopped => Error::ShuttingDown,
                 BatchError::Write(e) => Error::EventStoreUnavailable(e.to_string()),
             })?;
+        crate::metrics::events_written(stored.stored, stored.duplicates);
         self.send(pb::stream_events_response::Message::Ack(pb::EventAck {
             seq: highest,
             duplicates: u32::try_from(stored.duplicates).unwrap_or(u32::MAX),

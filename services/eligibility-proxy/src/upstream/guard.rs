@@ -21,6 +21,7 @@ use crate::config::UpstreamConfig;
 use backon::{ExponentialBuilder, Retryable as _};
 use mynafleet_proto::eligibility::v1 as pb;
 use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -50,6 +51,7 @@ impl Guarded {
             open_for: config.breaker_open_for,
             state: Mutex::new(State::Closed { failures: 0 }),
         };
+        crate::metrics::breaker_created(breaker.name);
         Self {
             inner,
             deadline: config.deadline,
@@ -67,10 +69,16 @@ impl Guarded {
     {
         let permit = self.breaker.admit()?;
         let deadline = self.deadline;
+        let tries = AtomicU32::new(0);
+        let name = self.breaker.name;
         let outcome = (|| async {
-            tokio::time::timeout(deadline, call())
+            tries.fetch_add(1, Ordering::Relaxed);
+            let started = Instant::now();
+            let answer = tokio::time::timeout(deadline, call())
                 .await
-                .unwrap_or(Err(UpstreamError::Timeout(deadline)))
+                .unwrap_or(Err(UpstreamError::Timeout(deadline)));
+            crate::metrics::upstream_try(name, started.elapsed(), &answer);
+            answer
         })
         .retry(
             ExponentialBuilder::default()
@@ -87,6 +95,39 @@ impl Guarded {
                 .err()
                 .is_some_and(UpstreamError::is_unavailable),
         );
+        tracing::Span::current().record("tries", tries.into_inner());
+        outcome
+    }
+
+    /// Runs a guarded `call` in an `upstream.call` client span: the simulator's request
+    /// carries its context, so oqs-sim's server span joins the check's trace. The span says
+    /// which adapter, the breaker's state when the call came, how many tries it took and how
+    /// it ended (a kind, never the upstream's text or anything about the patient).
+    async fn traced<T>(
+        &self,
+        call: impl Future<Output = Result<T, UpstreamError>>,
+    ) -> Result<T, UpstreamError> {
+        let span = tracing::info_span!(
+            "upstream.call",
+            otel.kind = "client",
+            upstream = self.inner.name(),
+            breaker = self.breaker.state_name(),
+            tries = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        );
+        let outcome = tracing::Instrument::instrument(call, span.clone()).await;
+        span.record(
+            "outcome",
+            match &outcome {
+                Ok(_) => "answered",
+                Err(UpstreamError::NotCapable { .. }) => "not_capable",
+                Err(UpstreamError::Unavailable(_)) => "unavailable",
+                Err(UpstreamError::Timeout(_)) => "timeout",
+                Err(UpstreamError::CircuitOpen { .. }) => "circuit_open",
+                Err(UpstreamError::Rejected(_)) => "rejected",
+                Err(UpstreamError::Invalid(_)) => "invalid",
+            },
+        );
         outcome
     }
 }
@@ -102,22 +143,25 @@ impl Upstream for Guarded {
     }
 
     async fn query_by_card(&self, q: &CardQuery) -> Result<Answer, UpstreamError> {
-        self.guard(|| self.inner.query_by_card(q)).await
+        self.traced(self.guard(|| self.inner.query_by_card(q)))
+            .await
     }
 
     async fn query_by_numbers(&self, q: &NumberQuery) -> Result<Answer, UpstreamError> {
-        self.guard(|| self.inner.query_by_numbers(q)).await
+        self.traced(self.guard(|| self.inner.query_by_numbers(q)))
+            .await
     }
 
     async fn requery(&self, q: &RequeryQuery) -> Result<Answer, UpstreamError> {
-        self.guard(|| self.inner.requery(q)).await
+        self.traced(self.guard(|| self.inner.requery(q))).await
     }
 
     async fn register_reference_number(
         &self,
         r: &Registration,
     ) -> Result<pb::RegisterReferenceNumberResponse, UpstreamError> {
-        self.guard(|| self.inner.register_reference_number(r)).await
+        self.traced(self.guard(|| self.inner.register_reference_number(r)))
+            .await
     }
 }
 
@@ -146,6 +190,15 @@ impl Breaker {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Returns the state's name for traces: `closed`, `open` or `half_open`.
+    fn state_name(&self) -> &'static str {
+        match *self.lock() {
+            State::Closed { .. } => "closed",
+            State::Open { .. } => "open",
+            State::HalfOpen => "half_open",
+        }
+    }
+
     /// Lets a call through, as an ordinary call or as the probe, or fails it fast.
     fn admit(&self) -> Result<Permit<'_>, UpstreamError> {
         let mut state = self.lock();
@@ -163,6 +216,7 @@ impl Breaker {
                     });
                 }
                 *state = State::HalfOpen;
+                crate::metrics::breaker_moved(self.name, crate::metrics::Breaker::HalfOpen);
                 tracing::debug!(upstream = self.name, "upstream circuit half-open: probing");
                 Ok(Permit {
                     breaker: self,
@@ -202,10 +256,12 @@ impl Permit<'_> {
         match (*state, self.probe, failed) {
             (State::HalfOpen, true, false) => {
                 *state = State::Closed { failures: 0 };
+                crate::metrics::breaker_moved(b.name, crate::metrics::Breaker::Closed);
                 tracing::info!(upstream = b.name, "upstream circuit closed");
             }
             (State::HalfOpen, true, true) => {
                 b.open(&mut state);
+                crate::metrics::breaker_moved(b.name, crate::metrics::Breaker::Open);
                 tracing::debug!(
                     upstream = b.name,
                     open_for_ms = b.open_for.as_millis(),
@@ -217,6 +273,7 @@ impl Permit<'_> {
                 let failures = failures.saturating_add(1);
                 if failures >= b.threshold {
                     b.open(&mut state);
+                    crate::metrics::breaker_moved(b.name, crate::metrics::Breaker::Open);
                     tracing::warn!(
                         upstream = b.name,
                         failures,
@@ -243,6 +300,7 @@ impl Drop for Permit<'_> {
                 *state = State::Open {
                     until: Instant::now(),
                 };
+                crate::metrics::breaker_moved(self.breaker.name, crate::metrics::Breaker::Open);
             }
         }
     }

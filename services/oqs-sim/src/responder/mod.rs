@@ -109,8 +109,12 @@ fn handle(r: &Responder, sim: &Sim, name: &str) -> std::io::Result<()> {
             write_atomic(&r.res_dir, &res_name, &out)?;
             std::fs::remove_file(&request)?;
             tracing::debug!(file = %res_name, "answered a request file");
+            crate::metrics::file_answer("reply");
         }
-        Outcome::Silent => std::fs::remove_file(&request)?,
+        Outcome::Silent => {
+            std::fs::remove_file(&request)?;
+            crate::metrics::file_answer("silent");
+        }
         Outcome::Refused(why) => {
             let moved = r.res_dir.join(name);
             if std::fs::rename(&request, &moved).is_err() {
@@ -120,6 +124,7 @@ fn handle(r: &Responder, sim: &Sim, name: &str) -> std::io::Result<()> {
             let base = name.trim_end_matches(".xml");
             write_atomic(&r.res_dir, &format!("{base}.err"), why.as_bytes())?;
             tracing::debug!(file = %name, "refused a request file");
+            crate::metrics::file_answer("refused");
         }
     }
     Ok(())

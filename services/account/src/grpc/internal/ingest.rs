@@ -25,6 +25,25 @@ const MAX_DETAIL_ENTRIES: usize = 32;
 /// The longest `detail` key.
 const MAX_DETAIL_KEY_BYTES: usize = 64;
 
+/// Returns one `audit.ingest` span per record that carries a trace context, each a child of
+/// the action that made the record (DESIGN.md §3.7), so that action's trace shows its record
+/// reaching the central store. The caller drops them once the records are stored. They name
+/// the record, its producer and action, never its actor, target or patient reference.
+pub(super) fn record_spans(rows: &[StoredRecord]) -> Vec<tracing::Span> {
+    rows.iter()
+        .filter_map(|r| {
+            let span = tracing::info_span!(
+                "audit.ingest",
+                service = "account",
+                audit.record = r.id.as_str(),
+                audit.producer = r.producer.as_str(),
+                audit.action = r.action.as_str(),
+            );
+            mynafleet_kit::telemetry::continue_trace(&span, &r.traceparent).then_some(span)
+        })
+        .collect()
+}
+
 /// Returns the stored word of a wire outcome; `Unspecified` and unknown values have none.
 fn outcome(raw: i32) -> Option<&'static str> {
     let o = audit_pb::Outcome::try_from(raw).ok()?;

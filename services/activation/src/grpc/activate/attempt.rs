@@ -109,6 +109,7 @@ impl Api {
                 .await?;
                 if f.locked_until.is_some() && f.count == i64::from(policy.max_failures_per_account) {
                     tracing::warn!(account = %scope.account_name(), "activation locked for the account");
+                    crate::metrics::locked("account");
                 }
             }
             if let Some(lock) = source {
@@ -122,6 +123,7 @@ impl Api {
                 .await?;
                 if f.locked_until.is_some() && f.count == i64::from(policy.max_failures_per_source) {
                     tracing::warn!(scope = lock, "activation locked for the source address");
+                    crate::metrics::locked("source");
                 }
             }
             audit::append(&mut tx, &attempt.failure(now, &e)).await?;
