@@ -59,6 +59,9 @@ pub struct DevArgs {
     /// The port of the one metrics endpoint of every service (plain HTTP, 0 = any).
     #[arg(long, env = "MYNAFLEET_DEV_METRICS_PORT", default_value_t = Ports::DEFAULT.metrics)]
     pub metrics_port: u16,
+    /// An OTLP/gRPC collector for traces, e.g. http://127.0.0.1:4317 (unset = no export).
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// The services `serve` can run.

@@ -10,7 +10,11 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dev(args) => {
-            match mynafleet_kit::telemetry::init("mynafleet-dev", &Default::default()) {
+            let telemetry = mynafleet_kit::config::TelemetrySection {
+                otlp_endpoint: args.otlp_endpoint.clone(),
+                ..Default::default()
+            };
+            match mynafleet_kit::telemetry::init("mynafleet-dev", &telemetry) {
                 Ok(guard) => {
                     let r = mynafleet::cli::run_dev(args).await;
                     guard.shutdown().await;
