@@ -57,6 +57,15 @@ pub struct TestClinic {
     pub institution_code: String,
 }
 
+impl From<account_pb::Clinic> for TestClinic {
+    fn from(clinic: account_pb::Clinic) -> Self {
+        Self {
+            name: clinic.name,
+            institution_code: clinic.institution_code,
+        }
+    }
+}
+
 /// A device account and the sheet it was issued with.
 #[derive(Clone, Debug)]
 pub struct TestAccount {
@@ -89,29 +98,15 @@ impl Suite {
         name: &str,
         home_visit: bool,
     ) -> TestClinic {
-        let clinic =
-            account_pb::clinic_service_client::ClinicServiceClient::new(self.authed(&admin.token))
-                .create_clinic(account_pb::CreateClinicRequest {
-                    parent: admin.organization.clone(),
-                    clinic: Some(account_pb::Clinic {
-                        kind: account_pb::ClinicKind::Medical as i32,
-                        institution_code: code.to_owned(),
-                        display_name: name.to_owned(),
-                        home_visit_enabled: home_visit,
-                        bank_account_last4: "7391".to_owned(),
-                        ..Default::default()
-                    }),
-                    request_id: rid(),
-                })
-                .await
-                .unwrap_or_else(|e| panic!("create clinic {code}: {e:?}"))
-                .into_inner()
-                .clinic
-                .expect("clinic in response");
-        TestClinic {
-            name: clinic.name,
-            institution_code: clinic.institution_code,
-        }
+        let clinic = create_clinic(
+            self.authed(&admin.token),
+            &admin.organization,
+            code,
+            name,
+            home_visit,
+        )
+        .await;
+        TestClinic::from(clinic)
     }
 
     /// Issues a device account with `privilege` at `clinic`.
@@ -121,30 +116,7 @@ impl Suite {
         clinic: &TestClinic,
         privilege: account_pb::Privilege,
     ) -> TestAccount {
-        let made = account_pb::device_account_service_client::DeviceAccountServiceClient::new(
-            self.authed(&admin.token),
-        )
-        .create_device_account(account_pb::CreateDeviceAccountRequest {
-            parent: clinic.name.clone(),
-            device_account: Some(account_pb::DeviceAccount {
-                privilege: privilege as i32,
-                note: "受付端末".to_owned(),
-                ..Default::default()
-            }),
-            request_id: rid(),
-        })
-        .await
-        .unwrap_or_else(|e| panic!("create device account: {e:?}"))
-        .into_inner();
-        let account = made.device_account.expect("account in response");
-        let sheet = made.sheet.expect("sheet in response");
-        TestAccount {
-            name: account.name,
-            account_id: account.account_id,
-            institution_code: clinic.institution_code.clone(),
-            password: sheet.password,
-            sheet_code: sheet.activation_code,
-        }
+        create_device_account(self.authed(&admin.token), clinic, privilege, "受付端末").await
     }
 
     /// Has `op` issue a new activation code for `account`; returns it as printed.
@@ -185,6 +157,68 @@ impl Suite {
         }
         .lazy_channel(&self.url(target), Duration::from_secs(10))
         .expect("build device channel")
+    }
+}
+
+/// Creates a clinic (医科) named `name` with 機関コード `code` in `organization`, through
+/// `account`: an account-service channel carrying an org_admin's session token; returns the
+/// clinic as the service answered.
+pub async fn create_clinic(
+    account: Authed,
+    organization: &str,
+    code: &str,
+    name: &str,
+    home_visit: bool,
+) -> account_pb::Clinic {
+    account_pb::clinic_service_client::ClinicServiceClient::new(account)
+        .create_clinic(account_pb::CreateClinicRequest {
+            parent: organization.to_owned(),
+            clinic: Some(account_pb::Clinic {
+                kind: account_pb::ClinicKind::Medical as i32,
+                institution_code: code.to_owned(),
+                display_name: name.to_owned(),
+                home_visit_enabled: home_visit,
+                bank_account_last4: "7391".to_owned(),
+                ..Default::default()
+            }),
+            request_id: rid(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("create clinic {code}: {e:?}"))
+        .into_inner()
+        .clinic
+        .expect("clinic in response")
+}
+
+/// Issues a device account with `privilege` and `note` at `clinic`, through `account`: an
+/// account-service channel carrying an org_admin's session token.
+pub async fn create_device_account(
+    account: Authed,
+    clinic: &TestClinic,
+    privilege: account_pb::Privilege,
+    note: &str,
+) -> TestAccount {
+    let made = account_pb::device_account_service_client::DeviceAccountServiceClient::new(account)
+        .create_device_account(account_pb::CreateDeviceAccountRequest {
+            parent: clinic.name.clone(),
+            device_account: Some(account_pb::DeviceAccount {
+                privilege: privilege as i32,
+                note: note.to_owned(),
+                ..Default::default()
+            }),
+            request_id: rid(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("create device account: {e:?}"))
+        .into_inner();
+    let account = made.device_account.expect("account in response");
+    let sheet = made.sheet.expect("sheet in response");
+    TestAccount {
+        name: account.name,
+        account_id: account.account_id,
+        institution_code: clinic.institution_code.clone(),
+        password: sheet.password,
+        sheet_code: sheet.activation_code,
     }
 }
 

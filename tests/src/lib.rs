@@ -25,6 +25,7 @@ pub mod bench;
 pub mod binaries;
 pub mod cable;
 pub mod card;
+pub mod child;
 pub mod cluster;
 pub mod fleet;
 pub mod health;

@@ -34,12 +34,22 @@ pub async fn device_account_and_admin(suite: &Suite) -> (TestAccount, Operator) 
 
 /// Returns an activated agent state directory for `account`.
 pub async fn activated_state_dir(suite: &Suite, account: &TestAccount) -> tempfile::TempDir {
+    activate_at(&suite.url(Target::Activation), suite.ca_pem(), account).await
+}
+
+/// Activates `account` at the activation service at `activation_url` (CA pinned by the
+/// fingerprint of `ca_pem`, temporary password changed) into a new agent state directory.
+pub async fn activate_at(
+    activation_url: &str,
+    ca_pem: &str,
+    account: &TestAccount,
+) -> tempfile::TempDir {
     let state = tempfile::tempdir().expect("agent state dir");
     let params = |new_password: Option<&str>| ActivateParams {
         state_dir: state.path().to_owned(),
-        server: ServerUrl::parse(&suite.url(Target::Activation)).expect("activation url"),
+        server: ServerUrl::parse(activation_url).expect("activation url"),
         trust: Trust::Fingerprint(
-            Fingerprint::parse(&mynafleet_kit::tls::fingerprint_pem(suite.ca_pem()))
+            Fingerprint::parse(&mynafleet_kit::tls::fingerprint_pem(ca_pem))
                 .expect("ca fingerprint"),
         ),
         institution_code: account.institution_code.clone(),

@@ -205,9 +205,9 @@ impl Page<'_> {
         self.heading(2, "Messages")?;
         for file in &package.files {
             let comments = Comments::new(file);
-            for (i, message) in file.message_type.iter().enumerate() {
-                self.message(message, "", &comments, &[path::MESSAGE, to_i32(i)])?;
-            }
+            each_message(file, &mut |message, local, at| {
+                self.message(message, local, &comments, at)
+            })?;
         }
         Ok(())
     }
@@ -215,15 +215,14 @@ impl Page<'_> {
     fn message(
         &mut self,
         message: &DescriptorProto,
-        prefix: &str,
+        local: &str,
         comments: &Comments<'_>,
         at: &[i32],
     ) -> anyhow::Result<()> {
         if message.options.as_ref().is_some_and(|o| o.map_entry()) {
             return Ok(());
         }
-        let local = format!("{prefix}{}", message.name());
-        self.heading(3, &local)?;
+        self.heading(3, local)?;
         let _ = write!(self.out, "{}", block(&comments.of(at)));
         if message.field.is_empty() {
             let _ = writeln!(self.out, "\nNo fields.");
@@ -263,10 +262,6 @@ impl Page<'_> {
                 .map(|r| (r.start(), r.end() - 1)),
             &message.reserved_name,
         );
-        for (n, nested) in message.nested_type.iter().enumerate() {
-            let at = [at, &[path::NESTED, to_i32(n)]].concat();
-            self.message(nested, &format!("{local}."), comments, &at)?;
-        }
         Ok(())
     }
 
@@ -300,6 +295,33 @@ impl Page<'_> {
             None => format!("`{}`", full_name.trim_start_matches('.')),
         }
     }
+}
+
+/// What [`each_message`] calls with a message, its local name and its source-info path.
+type Visit<'a> = dyn FnMut(&DescriptorProto, &str, &[i32]) -> anyhow::Result<()> + 'a;
+
+/// Calls `visit` with every message of `file`, each before the messages nested in it, with
+/// its name local to the package (`Outer.Inner`) and its source-info path; stops at the
+/// first error.
+fn each_message(file: &FileDescriptorProto, visit: &mut Visit<'_>) -> anyhow::Result<()> {
+    fn walk(
+        message: &DescriptorProto,
+        prefix: &str,
+        at: &[i32],
+        visit: &mut Visit<'_>,
+    ) -> anyhow::Result<()> {
+        let local = format!("{prefix}{}", message.name());
+        visit(message, &local, at)?;
+        for (n, nested) in message.nested_type.iter().enumerate() {
+            let at = [at, &[path::NESTED, to_i32(n)]].concat();
+            walk(nested, &format!("{local}."), &at, visit)?;
+        }
+        Ok(())
+    }
+    for (i, message) in file.message_type.iter().enumerate() {
+        walk(message, "", &[path::MESSAGE, to_i32(i)], visit)?;
+    }
+    Ok(())
 }
 
 /// Returns a field's label column: repeated, optional, oneof, deprecated.

@@ -6,17 +6,12 @@
 
 use std::time::Duration;
 
-use mynafleet_agent::facts::DeviceFacts;
-use mynafleet_agent::fingerprint::Fingerprint;
-use mynafleet_agent::server_url::ServerUrl;
-use mynafleet_agent::{ActivateParams, EnrollError, Trust};
 use mynafleet_proto::account::v1 as pb;
 use mynafleet_proto::activation::v1 as act;
 use mynafleet_proto::tonic::service::interceptor::InterceptedService;
-use zeroize::Zeroizing;
 
 use super::{Cluster, Node};
-use crate::fleet::{DEVICE_PASSWORD, TestAccount, rid};
+use crate::fleet::{TestAccount, TestClinic, create_clinic, create_device_account, rid};
 use crate::operators::{Authed, Bearer, NEW_PASSWORD};
 use crate::{DEADLINE, binaries};
 
@@ -93,55 +88,30 @@ impl Cluster {
 
     /// Registers a 訪問診療等 clinic and issues `n` 医療情報閲覧 device accounts there.
     pub async fn device_accounts(&self, admin: &Admin, n: usize) -> Vec<TestAccount> {
-        let clinic =
-            pb::clinic_service_client::ClinicServiceClient::new(self.authed(&self.account, admin))
-                .create_clinic(pb::CreateClinicRequest {
-                    parent: admin.organization.clone(),
-                    clinic: Some(pb::Clinic {
-                        kind: pb::ClinicKind::Medical as i32,
-                        institution_code: "3410712362".to_owned(),
-                        display_name: "みなと在宅クリニック".to_owned(),
-                        home_visit_enabled: true,
-                        bank_account_last4: "7391".to_owned(),
-                        ..Default::default()
-                    }),
-                    request_id: rid(),
-                })
-                .await
-                .unwrap_or_else(|e| panic!("create a clinic: {e:?}"))
-                .into_inner()
-                .clinic
-                .expect("clinic in response");
+        let clinic = TestClinic::from(
+            create_clinic(
+                self.authed(&self.account, admin),
+                &admin.organization,
+                "3410712362",
+                "みなと在宅クリニック",
+                true,
+            )
+            .await,
+        );
         let mut accounts = Vec::with_capacity(n);
         for _ in 0..n {
-            let made = pb::device_account_service_client::DeviceAccountServiceClient::new(
+            let account = create_device_account(
                 self.authed(&self.account, admin),
+                &clinic,
+                pb::Privilege::MedicalInfo,
+                "訪問用タブレット",
             )
-            .create_device_account(pb::CreateDeviceAccountRequest {
-                parent: clinic.name.clone(),
-                device_account: Some(pb::DeviceAccount {
-                    privilege: pb::Privilege::MedicalInfo as i32,
-                    note: "訪問用タブレット".to_owned(),
-                    ..Default::default()
-                }),
-                request_id: rid(),
-            })
-            .await
-            .unwrap_or_else(|e| panic!("create a device account: {e:?}"))
-            .into_inner();
-            let account = made.device_account.expect("account in response");
-            let sheet = made.sheet.expect("sheet in response");
+            .await;
             assert!(
-                !sheet.activation_code.is_empty(),
+                !account.sheet_code.is_empty(),
                 "account reached activation for the sheet's code"
             );
-            accounts.push(TestAccount {
-                name: account.name,
-                account_id: account.account_id,
-                institution_code: clinic.institution_code.clone(),
-                password: sheet.password,
-                sheet_code: sheet.activation_code,
-            });
+            accounts.push(account);
         }
         accounts
     }
@@ -150,28 +120,9 @@ impl Cluster {
     /// fingerprint, temporary password changed) into a new state dir that lists every
     /// proxy replica, in order.
     pub async fn activated_terminal(&self, account: &TestAccount) -> tempfile::TempDir {
-        let state = tempfile::tempdir().expect("agent state dir");
-        let params = |new_password: Option<&str>| ActivateParams {
-            state_dir: state.path().to_owned(),
-            server: ServerUrl::parse(&self.activations[0].url()).expect("activation url"),
-            trust: Trust::Fingerprint(
-                Fingerprint::parse(&mynafleet_kit::tls::fingerprint_pem(self.ca_pem()))
-                    .expect("ca fingerprint"),
-            ),
-            institution_code: account.institution_code.clone(),
-            account_id: account.account_id.clone(),
-            password: Zeroizing::new(account.password.clone()),
-            activation_code: Zeroizing::new(account.sheet_code.clone()),
-            new_password: new_password.map(|p| Zeroizing::new(p.to_owned())),
-            facts: DeviceFacts::local(),
-        };
-        match mynafleet_agent::activate(params(None)).await {
-            Err(EnrollError::PasswordChangeRequired) => {}
-            other => panic!("expected the temporary password to need a change: {other:?}"),
-        }
-        mynafleet_agent::activate(params(Some(DEVICE_PASSWORD)))
-            .await
-            .expect("activate with the new password");
+        let state =
+            crate::terminal_host::activate_at(&self.activations[0].url(), self.ca_pem(), account)
+                .await;
         let urls: Vec<String> = self.proxies.iter().map(Node::url).collect();
         crate::terminal_host::set_proxy_urls(state.path(), urls);
         state

@@ -272,22 +272,8 @@ async fn admin_cli_bootstraps_logs_in_imports_accounts_and_lists_them() {
 /// Ctrl-C to stop." (the rest of its output is drained in the background).
 async fn start_dev(data_dir: &std::path::Path) -> (tokio::process::Child, String) {
     use tokio::io::AsyncBufReadExt as _;
-    let mut child = tokio::process::Command::new(binaries::path("mynafleet"))
-        .arg("dev")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--account-port", "0", "--activation-port", "0"])
-        .args([
-            "--proxy-port",
-            "0",
-            "--oqs-sim-port",
-            "0",
-            "--metrics-port",
-            "0",
-        ])
+    let mut child = mynafleet_tests::child::dev(data_dir)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
@@ -308,20 +294,11 @@ async fn start_dev(data_dir: &std::path::Path) -> (tokio::process::Child, String
     (child, printed)
 }
 
-async fn interrupt(mut child: tokio::process::Child) {
-    let pid = child.id().expect("dev still running").to_string();
+async fn interrupt(child: tokio::process::Child) {
     assert!(
-        std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
+        mynafleet_tests::child::stop(child, "INT").await,
+        "dev exits 0 on Ctrl-C"
     );
-    let status = tokio::time::timeout(DEADLINE, child.wait())
-        .await
-        .expect("dev stops on Ctrl-C")
-        .unwrap();
-    assert!(status.success(), "dev exits 0 on Ctrl-C");
 }
 
 /// Returns the value printed after `label` on its own line of `text`.

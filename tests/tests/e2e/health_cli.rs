@@ -24,13 +24,31 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// Asserts the check failed with exit 1 and said every one of `needles` on stderr (`what`
+/// names the case in the failure message).
+#[track_caller]
+fn assert_fails_saying(out: &Output, needles: &[&str], what: &str) {
+    let msg = stderr(out);
+    assert_eq!(out.status.code(), Some(1), "{what}: stderr: {msg}");
+    assert!(
+        needles.iter().all(|n| msg.contains(n)),
+        "{what}: stderr should say {needles:?}: {msg}"
+    );
+}
+
+/// Writes `pem` to `dir/ca.pem` and returns its path.
+fn write_ca(dir: &Path, pem: &str) -> std::path::PathBuf {
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, pem).unwrap();
+    ca
+}
+
 #[tokio::test]
 async fn health_cli_exits_0_for_every_serving_service() {
     mynafleet_tests::init_test_log();
     let suite = Suite::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, suite.ca_pem()).unwrap();
+    let ca = write_ca(dir.path(), suite.ca_pem());
     for target in Target::ALL {
         let url = suite.url(target);
         let out = health(&["--url", &url, "--ca", path(&ca)]).await;
@@ -71,8 +89,7 @@ async fn health_cli_exits_1_and_says_why_when_the_check_cannot_pass() {
     mynafleet_tests::init_test_log();
     let suite = Suite::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, suite.ca_pem()).unwrap();
+    let ca = write_ca(dir.path(), suite.ca_pem());
 
     // Nothing listens on a port that was just released.
     let stopped = {
@@ -81,12 +98,7 @@ async fn health_cli_exits_1_and_says_why_when_the_check_cannot_pass() {
     };
     let url = format!("https://localhost:{stopped}");
     let out = health(&["--url", &url, "--ca", path(&ca)]).await;
-    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
-    let msg = stderr(&out);
-    assert!(
-        msg.contains(&url) && msg.contains("unreachable"),
-        "stopped port: {msg}"
-    );
+    assert_fails_saying(&out, &[&url, "unreachable"], "stopped port");
 
     // A CA that did not issue the server's certificate: the message names the CA file.
     let stranger = dir.path().join("stranger-ca.pem");
@@ -98,12 +110,7 @@ async fn health_cli_exits_1_and_says_why_when_the_check_cannot_pass() {
         path(&stranger),
     ])
     .await;
-    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
-    let msg = stderr(&out);
-    assert!(
-        msg.contains("tls") && msg.contains("stranger-ca.pem"),
-        "wrong CA: {msg}"
-    );
+    assert_fails_saying(&out, &["tls", "stranger-ca.pem"], "wrong CA");
 
     // A service this server does not have.
     let out = health(&[
@@ -115,22 +122,12 @@ async fn health_cli_exits_1_and_says_why_when_the_check_cannot_pass() {
         "mynafleet.account.v1.OrganizationService",
     ])
     .await;
-    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
-    assert!(
-        stderr(&out).contains("does not know service"),
-        "unknown service: {}",
-        stderr(&out)
-    );
+    assert_fails_saying(&out, &["does not know service"], "unknown service");
 
     // A CA file that is not there.
     let missing = dir.path().join("missing-ca.pem");
     let out = health(&["--url", &suite.url(Target::Account), "--ca", path(&missing)]).await;
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("missing-ca.pem"),
-        "missing CA: {}",
-        stderr(&out)
-    );
+    assert_fails_saying(&out, &["missing-ca.pem"], "missing CA");
 }
 
 #[tokio::test]
@@ -139,13 +136,11 @@ async fn health_cli_exits_1_once_the_service_has_stopped() {
     mynafleet_tests::init_test_log();
     let suite = Suite::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, suite.ca_pem()).unwrap();
+    let ca = write_ca(dir.path(), suite.ca_pem());
     let url = suite.url(Target::EligibilityProxy);
     suite.stop().await.unwrap();
     let out = health(&["--url", &url, "--ca", path(&ca)]).await;
-    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
-    assert!(stderr(&out).contains("unreachable"), "{}", stderr(&out));
+    assert_fails_saying(&out, &["unreachable"], "stopped service");
 }
 
 #[tokio::test]
@@ -171,8 +166,7 @@ async fn health_cli_exits_1_when_a_service_reports_not_serving() {
             .serve_with_incoming(TcpIncoming::from(listener)),
     );
     let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, pki.ca().cert_pem()).unwrap();
+    let ca = write_ca(dir.path(), pki.ca().cert_pem());
     let url = format!("https://localhost:{port}");
 
     let out = health(&["--url", &url, "--ca", path(&ca)]).await;
@@ -186,11 +180,6 @@ async fn health_cli_exits_1_when_a_service_reports_not_serving() {
         "mynafleet.test.v1.Draining",
     ])
     .await;
-    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
-    assert!(
-        stderr(&out).contains("NOT_SERVING"),
-        "not serving: {}",
-        stderr(&out)
-    );
+    assert_fails_saying(&out, &["NOT_SERVING"], "not serving");
     server.abort();
 }

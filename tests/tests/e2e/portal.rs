@@ -44,24 +44,14 @@ pub(crate) async fn create_clinic(
     name: &str,
     home_visit: bool,
 ) -> pb::Clinic {
-    clinics(suite, admin)
-        .create_clinic(pb::CreateClinicRequest {
-            parent: admin.organization.clone(),
-            clinic: Some(pb::Clinic {
-                kind: pb::ClinicKind::Medical as i32,
-                institution_code: code.to_owned(),
-                display_name: name.to_owned(),
-                home_visit_enabled: home_visit,
-                bank_account_last4: "7391".to_owned(),
-                ..Default::default()
-            }),
-            request_id: rid(),
-        })
-        .await
-        .unwrap_or_else(|e| panic!("create clinic {code}: {e:?}"))
-        .into_inner()
-        .clinic
-        .expect("clinic in response")
+    mynafleet_tests::fleet::create_clinic(
+        suite.authed(&admin.token),
+        &admin.organization,
+        code,
+        name,
+        home_visit,
+    )
+    .await
 }
 
 fn start(devices: i32, bank: &str) -> pb::Application {

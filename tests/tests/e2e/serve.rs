@@ -5,6 +5,7 @@ use mynafleet_kit::db::testing::fresh_database;
 use mynafleet_kit::tls::dev::DevPki;
 use mynafleet_proto::account::v1 as pb;
 use mynafleet_proto::tonic::transport::Channel;
+use mynafleet_tests::child::{dev, stop};
 use mynafleet_tests::{Backend, DEADLINE, binaries, health};
 use pb::organization_service_client::OrganizationServiceClient;
 use std::path::Path;
@@ -39,21 +40,6 @@ fn anonymous(pki: &DevPki, port: u16) -> Channel {
             Duration::from_secs(10),
         )
         .unwrap()
-}
-
-/// Sends `signal` and waits for the process to exit; returns whether it exited with 0.
-async fn stop(mut child: Child, signal: &str) -> bool {
-    let pid = child.id().expect("child still running").to_string();
-    let sent = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &pid])
-        .status()
-        .unwrap();
-    assert!(sent.success(), "kill -{signal} {pid}");
-    let status = tokio::time::timeout(DEADLINE, child.wait())
-        .await
-        .expect("process did not stop within the deadline")
-        .unwrap();
-    status.success()
 }
 
 async fn create(channel: Channel, name: &str) -> pb::Organization {
@@ -185,34 +171,13 @@ fn port_of(endpoints: &serde_json::Value, key: &str) -> u16 {
         .unwrap_or_else(|| panic!("endpoints.json has no port for {key}: {endpoints}"))
 }
 
-fn dev(data_dir: &Path) -> Child {
-    Command::new(binaries::path("mynafleet"))
-        .arg("dev")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--account-port", "0", "--activation-port", "0"])
-        .args([
-            "--proxy-port",
-            "0",
-            "--oqs-sim-port",
-            "0",
-            "--metrics-port",
-            "0",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn dev_keeps_its_data_and_ca_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("dev");
     let endpoints_path = data.join("endpoints.json");
 
-    let mut child = dev(&data);
+    let mut child = dev(&data).spawn().unwrap();
     let endpoints = wait_for_endpoints(&endpoints_path, &mut child).await;
     let ca_before = std::fs::read_to_string(data.join("certs/ca.pem")).unwrap();
     let pki = DevPki::load_or_create(&data.join("certs")).unwrap();
@@ -227,7 +192,7 @@ async fn dev_keeps_its_data_and_ca_across_a_restart() {
         "a stopped dev leaves no stale endpoints.json"
     );
 
-    let mut child = dev(&data);
+    let mut child = dev(&data).spawn().unwrap();
     let endpoints = wait_for_endpoints(&endpoints_path, &mut child).await;
     assert_eq!(
         std::fs::read_to_string(data.join("certs/ca.pem")).unwrap(),

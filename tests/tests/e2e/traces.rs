@@ -166,10 +166,13 @@ async fn pcscd_a_card_check_is_one_trace_from_the_agent_to_the_upstream() {
         );
     };
     let in_trace: Vec<&Collected> = spans.iter().filter(|s| s.trace_id() == trace).collect();
-    let root = in_trace
-        .iter()
-        .find(|s| s.span.name == "card_check")
-        .expect("the root");
+    let span = |name: &str| {
+        *in_trace
+            .iter()
+            .find(|s| s.span.name == name)
+            .unwrap_or_else(|| panic!("no {name} span in the trace"))
+    };
+    let root = span("card_check");
     let device = mynafleet_agent::Identity::load(state.path())
         .expect("the agent's identity")
         .record()
@@ -182,10 +185,7 @@ async fn pcscd_a_card_check_is_one_trace_from_the_agent_to_the_upstream() {
         root.span.parent_span_id.is_empty(),
         "card_check is the root"
     );
-    let check = in_trace
-        .iter()
-        .find(|s| s.span.name == "eligibility.check")
-        .expect("the proxy's check span");
+    let check = span("eligibility.check");
     assert_eq!(check.attribute("check.kind").as_deref(), Some("card"));
     assert_eq!(check.attribute("outcome").as_deref(), Some("success"));
     assert_eq!(check.attribute("validity").as_deref(), Some("1"));
@@ -194,10 +194,7 @@ async fn pcscd_a_card_check_is_one_trace_from_the_agent_to_the_upstream() {
         check.attribute("institution_code").map(|c| c.len()),
         Some(10)
     );
-    let upstream = in_trace
-        .iter()
-        .find(|s| s.span.name == "upstream.call")
-        .expect("the upstream span");
+    let upstream = span("upstream.call");
     assert_eq!(upstream.attribute("breaker").as_deref(), Some("closed"));
     assert_eq!(upstream.attribute("tries").as_deref(), Some("1"));
     assert_eq!(upstream.attribute("outcome").as_deref(), Some("answered"));

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::super::markdown::{block, cell};
 use super::super::model::{Comments, Package, path};
-use super::{Page, reserved, to_i32};
+use super::{Page, each_message, reserved, to_i32};
 
 impl Page<'_> {
     pub(super) fn enums(&mut self, package: &Package) -> anyhow::Result<()> {
@@ -23,28 +23,13 @@ impl Page<'_> {
             for (i, e) in file.enum_type.iter().enumerate() {
                 self.enumeration(e, e.name(), &comments, &[path::ENUM, to_i32(i)])?;
             }
-            for (i, message) in file.message_type.iter().enumerate() {
-                self.nested_enums(message, "", &comments, &[path::MESSAGE, to_i32(i)])?;
-            }
-        }
-        Ok(())
-    }
-
-    fn nested_enums(
-        &mut self,
-        message: &DescriptorProto,
-        prefix: &str,
-        comments: &Comments<'_>,
-        at: &[i32],
-    ) -> anyhow::Result<()> {
-        let local = format!("{prefix}{}", message.name());
-        for (i, e) in message.enum_type.iter().enumerate() {
-            let at = [at, &[path::NESTED_ENUM, to_i32(i)]].concat();
-            self.enumeration(e, &format!("{local}.{}", e.name()), comments, &at)?;
-        }
-        for (n, nested) in message.nested_type.iter().enumerate() {
-            let at = [at, &[path::NESTED, to_i32(n)]].concat();
-            self.nested_enums(nested, &format!("{local}."), comments, &at)?;
+            each_message(file, &mut |message, local, at| {
+                for (i, e) in message.enum_type.iter().enumerate() {
+                    let at = [at, &[path::NESTED_ENUM, to_i32(i)]].concat();
+                    self.enumeration(e, &format!("{local}.{}", e.name()), &comments, &at)?;
+                }
+                Ok(())
+            })?;
         }
         Ok(())
     }
