@@ -260,7 +260,10 @@ async fn short_certificates_renew_while_the_watch_stream_stays_open() {
 
 #[tokio::test]
 async fn a_suspended_device_stops_renewing() {
-    let fake = Fake::start(Duration::from_secs(2)).await;
+    // Renewal starts at about 70 % of the lifetime and the refusal must arrive while the
+    // certificate is still valid (an expired one fails the handshake instead). X.509 times
+    // have whole seconds and CI runs many tests at once: 2 s left too little (seen in CI).
+    let fake = Fake::start(Duration::from_secs(8)).await;
     fake.world.lock().unwrap().refuse_renewal = Some("DEVICE_SUSPENDED");
     let tmp = tempfile::tempdir().unwrap();
     activate(params(&fake, tmp.path(), CODE)).await.unwrap();
