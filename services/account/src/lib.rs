@@ -63,6 +63,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             description: "create_audit_chain",
             sql: include_str!("../migrations/sqlite/0004_create_audit_chain.sql"),
         },
+        MigrationFile {
+            version: 5,
+            description: "index_audit_patient",
+            sql: include_str!("../migrations/sqlite/0005_index_audit_patient.sql"),
+        },
     ],
     postgres: &[
         MigrationFile {
@@ -84,6 +89,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             version: 4,
             description: "create_audit_chain",
             sql: include_str!("../migrations/postgres/0004_create_audit_chain.sql"),
+        },
+        MigrationFile {
+            version: 5,
+            description: "index_audit_patient",
+            sql: include_str!("../migrations/postgres/0005_index_audit_patient.sql"),
         },
     ],
 };

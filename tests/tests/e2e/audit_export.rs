@@ -3,7 +3,9 @@
 //! the head with a signed checkpoint and writes records, checkpoints and keys; `verify`
 //! checks the directory offline with a key file fetched once (`audit keys`). A second export
 //! into the same directory continues after its last seq (no seq twice) and still verifies; a
-//! field changed on disk fails verification (exit 1), naming the seq.
+//! field changed on disk fails verification (exit 1), naming the seq. The deployment's own
+//! chain (records of no organization) is exported and verified the same way with a service
+//! certificate instead of a session.
 //! Build the binary first (`make test` does, or `cargo build -p mynafleet`).
 
 use mynafleet_proto::account::v1 as pb;
@@ -166,4 +168,75 @@ async fn audit_export_resumes_and_verify_catches_a_changed_field() {
         "{}",
         out.stdout
     );
+}
+
+#[tokio::test]
+async fn the_deployment_chain_is_exported_with_a_service_certificate_and_verifies() {
+    let suite = Suite::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cli = AdminCli::new(&suite, dir.path());
+    // A login with a login id no organization has: a record of the deployment's chain.
+    let out = cli
+        .run(
+            &["login", "--login-id", "no-such-operator"],
+            "wrong password\n123456\n",
+        )
+        .await;
+    assert_ne!(out.code, Some(0), "{}", out.stderr);
+
+    // Without a certificate (and no dev data dir) the CLI says what to pass.
+    let out = cli
+        .run(&["audit", "export", "deployment", "--deployment"], "")
+        .await
+        .expect_code(1, "export without a certificate");
+    assert!(out.stderr.contains("--cert and --key"), "{}", out.stderr);
+
+    let id = suite.service_identity("e2e-tests");
+    std::fs::write(cli.work_dir.join("service.pem"), &id.cert_pem).unwrap();
+    std::fs::write(cli.work_dir.join("service-key.pem"), &id.key_pem).unwrap();
+    let service = [
+        "--deployment",
+        "--cert",
+        "service.pem",
+        "--key",
+        "service-key.pem",
+    ];
+    let keys = cli
+        .run(&[&["audit", "keys"][..], &service[..]].concat(), "")
+        .await
+        .expect_code(0, "keys as a service");
+    std::fs::write(cli.work_dir.join("trusted.keys"), &keys.stdout).unwrap();
+    cli.run(
+        &[&["audit", "export", "deployment"][..], &service[..]].concat(),
+        "",
+    )
+    .await
+    .expect_code(0, "export of the deployment chain");
+
+    let export = cli.work_dir.join("deployment");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(export.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["origin"], "mynafleet-audit/deployment");
+    let records = std::fs::read_to_string(export.join("records.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = records
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|r| r["action"] == "session.login" && r["outcome"] == "failure"),
+        "{records}"
+    );
+    assert!(!records.contains("wrong password"));
+    assert_eq!(seqs(&export), (1..=lines.len() as i64).collect::<Vec<_>>());
+    let out = cli
+        .run(
+            &["audit", "verify", "deployment", "--keys", "trusted.keys"],
+            "",
+        )
+        .await
+        .expect_code(0, "verify the deployment export");
+    assert!(out.stdout.starts_with("OK: "), "{}", out.stdout);
 }

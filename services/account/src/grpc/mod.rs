@@ -75,6 +75,19 @@ pub(crate) fn frame(
         .allow(&all(DEVICE_ACCOUNT_SERVICE), &[Operator])
         .allow(&all(APPLICATION_SERVICE), &[Operator])
         .allow(&all(AUDIT_LOG_SERVICE), &[Operator])
+        // The deployment's chain is read and sealed with a service identity (chain.rs).
+        .allow(
+            &format!("/{AUDIT_LOG_SERVICE}/ReadAuditChain"),
+            &[Service, Operator],
+        )
+        .allow(
+            &format!("/{AUDIT_LOG_SERVICE}/CreateCheckpoint"),
+            &[Service, Operator],
+        )
+        .allow(
+            &format!("/{AUDIT_LOG_SERVICE}/ListSigningKeys"),
+            &[Service, Operator],
+        )
         .allow(&all(INTERNAL_SERVICE), &[Service]);
     let frame = Frame {
         service: crate::SERVICE_NAME,
@@ -186,12 +199,12 @@ impl Api {
     }
 
     /// Checks scope with `check`, auditing an OUT_OF_SCOPE refusal.
-    pub(crate) async fn in_scope<T>(
+    pub(crate) async fn in_scope<T, R>(
         &self,
         req: &Request<T>,
         actor: &Actor,
-        check: Result<()>,
-    ) -> Result<()> {
+        check: Result<R>,
+    ) -> Result<R> {
         if let Err(Error::OutOfScope) = check {
             self.audit_denied(req, actor, "OUT_OF_SCOPE").await;
         }

@@ -8,7 +8,7 @@ use super::errors::{Failure, Service};
 use super::output::Format;
 use super::session::Session;
 use anyhow::{Context as _, bail};
-use mynafleet_kit::tls::ClientTls;
+use mynafleet_kit::tls::{ClientTls, TlsIdentity};
 use mynafleet_proto::account::v1 as pb;
 use mynafleet_proto::activation::v1 as activation_pb;
 use mynafleet_proto::tonic::metadata::{Ascii, MetadataValue};
@@ -141,6 +141,59 @@ impl Ctx {
     }
 }
 
+/// A service certificate and key of the internal CA (`mynafleet deploy init` writes them to
+/// `certs/{service}.pem` and `certs/{service}-key.pem`, `mynafleet dev` likewise in its data
+/// dir).
+#[derive(Clone, Debug)]
+pub(crate) struct ServiceIdentity {
+    /// The certificate chain (PEM).
+    pub(crate) cert: PathBuf,
+    /// Its private key (PEM).
+    pub(crate) key: PathBuf,
+}
+
+impl Ctx {
+    /// Returns the dev data dir's certificate of the account service, when `mynafleet dev`
+    /// made one.
+    pub(crate) fn dev_service_identity(&self) -> Option<ServiceIdentity> {
+        let certs = self.global.dev_data_dir.join("certs");
+        let id = ServiceIdentity {
+            cert: certs.join("account.pem"),
+            key: certs.join("account-key.pem"),
+        };
+        (id.cert.is_file() && id.key.is_file()).then_some(id)
+    }
+
+    /// Returns clients of the account service that act as the service `identity` names,
+    /// for `parent` (no session; activation is not reached).
+    pub(crate) fn service_api(
+        &self,
+        identity: &ServiceIdentity,
+        parent: &str,
+    ) -> anyhow::Result<Api> {
+        let session = self.config_dir().and_then(|d| Session::load(&d)).ok();
+        let endpoint = self.endpoint(session.as_ref())?;
+        let read = |path: &Path, what: &str| {
+            std::fs::read_to_string(path)
+                .with_context(|| format!("read the {what} {}", path.display()))
+        };
+        let channel = ClientTls {
+            server_ca_pem: read(&endpoint.ca, "CA certificate")?,
+            identity: Some(TlsIdentity {
+                cert_pem: read(&identity.cert, "service certificate")?,
+                key_pem: read(&identity.key, "service key")?,
+            }),
+        }
+        .lazy_channel(&endpoint.url, CALL_TIMEOUT)
+        .with_context(|| format!("connect to {}", endpoint.url))?;
+        Ok(Api {
+            channel: InterceptedService::new(channel, Bearer::certificate()),
+            organization: parent.to_owned(),
+            activation: None,
+        })
+    }
+}
+
 /// Prefixes `https://` when the endpoint names only host and port (as endpoints.json does).
 fn with_scheme(url: &str) -> String {
     if url.contains("://") {
@@ -166,9 +219,10 @@ impl DevEndpoints {
     }
 }
 
-/// Adds `authorization: Bearer <token>` (marked sensitive) to every call.
+/// Adds `authorization: Bearer <token>` (marked sensitive) to every call; adds nothing for a
+/// caller whose identity is its TLS client certificate.
 #[derive(Clone, Debug)]
-pub(crate) struct Bearer(MetadataValue<Ascii>);
+pub(crate) struct Bearer(Option<MetadataValue<Ascii>>);
 
 impl Bearer {
     /// Returns the interceptor for `token`.
@@ -177,13 +231,20 @@ impl Bearer {
             .parse()
             .map_err(|_| anyhow::anyhow!("the stored session token is damaged; log in again"))?;
         value.set_sensitive(true);
-        Ok(Self(value))
+        Ok(Self(Some(value)))
+    }
+
+    /// Returns the interceptor of a caller that presents a client certificate instead.
+    fn certificate() -> Self {
+        Self(None)
     }
 }
 
 impl Interceptor for Bearer {
     fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
-        req.metadata_mut().insert("authorization", self.0.clone());
+        if let Some(value) = &self.0 {
+            req.metadata_mut().insert("authorization", value.clone());
+        }
         Ok(req)
     }
 }
@@ -196,7 +257,8 @@ pub(crate) type Authed = InterceptedService<Channel, Bearer>;
 #[derive(Clone, Debug)]
 pub(crate) struct Api {
     channel: Authed,
-    /// `organizations/{org}` of the operator.
+    /// `organizations/{org}` of the operator (`deployment` for a service identity reading
+    /// the deployment's audit chain).
     pub(crate) organization: String,
     /// The activation service's endpoint and channel.
     activation: Option<(Endpoint, Authed)>,

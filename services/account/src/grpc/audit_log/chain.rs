@@ -4,16 +4,21 @@
 //!
 //! A chain read is recorded (`audit.export`) before any entry is returned; pages continued
 //! with a token (bound to the caller's session and the chain) are not recorded again.
+//!
+//! The `deployment` chain (records of no organization) belongs to whoever runs the
+//! deployment: only a service identity of the internal CA reads or seals it, and a service
+//! identity reads no organization's chain.
 
 use super::{Api, read_record};
 use crate::audit::{ActionCode, AuditEntry};
+use crate::auth::Actor;
 use crate::auth::Permission;
 use crate::error::{Error, Result};
 use crate::grpc::audit_log::token::Tokens;
 use crate::organization::OrganizationId;
 use crate::store::{audit_chain, audit_log};
 use mynafleet_kit::audit_chain::wire::{checkpoint_to_pb, entry_to_pb, key_to_pb};
-use mynafleet_kit::audit_chain::{ENCODING, origin};
+use mynafleet_kit::audit_chain::{DEPLOYMENT_CHAIN, ENCODING, origin};
 use mynafleet_proto::account::v1 as pb;
 use mynafleet_proto::tonic::{Request, Response, Status};
 use std::collections::BTreeMap;
@@ -56,7 +61,45 @@ fn pruned(after_seq: i64, pruned_through: i64) -> Status {
     status
 }
 
+/// Returns the chain `parent` names (`organizations/{org}` or `deployment`) and its
+/// organization, or OUT_OF_SCOPE when `actor` may not read it: operators read their own
+/// organization's chain, service identities the deployment's only.
+fn chain_of(actor: &Actor, parent: &str) -> Result<(Option<OrganizationId>, String)> {
+    if parent == DEPLOYMENT_CHAIN {
+        return match actor {
+            Actor::Service(_) => Ok((None, DEPLOYMENT_CHAIN.to_owned())),
+            Actor::Operator(_) => Err(Error::OutOfScope),
+        };
+    }
+    let org = OrganizationId::parse_name(parent, "parent")?;
+    match actor {
+        Actor::Service(_) => Err(Error::OutOfScope),
+        Actor::Operator(_) => actor
+            .require_organization(org)
+            .map(|()| (Some(org), org.name())),
+    }
+}
+
+/// Returns `entry` about `chain`, filed under its organization when it has one.
+fn about(entry: AuditEntry, org: Option<OrganizationId>, chain: &str) -> AuditEntry {
+    let entry = entry.target(chain.to_owned());
+    match org {
+        Some(org) => entry.organization(org),
+        None => entry,
+    }
+}
+
 impl Api {
+    /// Returns the chain `parent` names once `actor` may read it; a refusal is recorded.
+    async fn readable_chain<T>(
+        &self,
+        req: &Request<T>,
+        actor: &Actor,
+        parent: &str,
+    ) -> Result<(Option<OrganizationId>, String)> {
+        self.in_scope(req, actor, chain_of(actor, parent)).await
+    }
+
     /// ReadAuditChain.
     pub(super) async fn read_chain(
         &self,
@@ -64,14 +107,11 @@ impl Api {
     ) -> Result<Response<pb::ReadAuditChainResponse>, Status> {
         let actor = self.authorize(&req, Permission::ReadAudit).await?;
         let msg = req.get_ref();
-        let parent = OrganizationId::parse_name(&msg.parent, "parent")?;
         let limit = page_size(msg.page_size)?;
         if msg.after_seq < 0 {
             return Err(Error::field("after_seq", "must not be negative").into());
         }
-        self.in_scope(&req, &actor, actor.require_organization(parent))
-            .await?;
-        let chain = parent.name();
+        let (org, chain) = self.readable_chain(&req, &actor, &msg.parent).await?;
         let tokens = Tokens::new(&self.config.keys.reference, &actor);
         let continued = tokens
             .open(TOKEN_TAG, &chain, &msg.page_token)?
@@ -84,9 +124,8 @@ impl Api {
                 self.now(),
                 "audit.export",
                 ActionCode::Read,
-            )
-            .organization(parent)
-            .target(chain.clone());
+            );
+            let entry = about(entry, org, &chain);
             let detail = BTreeMap::from([("after_seq".to_owned(), msg.after_seq.to_string())]);
             let record = read_record(entry, "R", (String::new(), String::new()), detail);
             audit_log::ingest(&self.pool, &[record]).await?;
@@ -144,19 +183,17 @@ impl Api {
         req: Request<pb::CreateCheckpointRequest>,
     ) -> Result<Response<pb::CreateCheckpointResponse>, Status> {
         let actor = self.authorize(&req, Permission::ReadAudit).await?;
-        let parent = OrganizationId::parse_name(&req.get_ref().parent, "parent")?;
-        self.in_scope(&req, &actor, actor.require_organization(parent))
+        let (org, chain) = self
+            .readable_chain(&req, &actor, &req.get_ref().parent)
             .await?;
-        let chain = parent.name();
         let entry = AuditEntry::new(
             &actor,
             &super::meta(&req, ""),
             self.now(),
             "audit.checkpoint",
             ActionCode::Execute,
-        )
-        .organization(parent)
-        .target(chain.clone());
+        );
+        let entry = about(entry, org, &chain);
         let record = read_record(entry, "E", (String::new(), String::new()), BTreeMap::new());
         audit_log::ingest(&self.pool, &[record]).await?;
         let checkpoint = crate::audit_seal::seal_now(

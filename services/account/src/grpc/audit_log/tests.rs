@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 mod access;
 mod chain;
+mod deployment;
 mod search;
 
 use access::viewers_and_other_organizations_are_refused;
@@ -31,6 +32,7 @@ use chain::{
     a_created_checkpoint_verifies_with_the_listed_key,
     a_read_into_a_pruned_segment_is_refused_and_zero_starts_at_the_anchor,
 };
+use deployment::the_deployment_chain_is_read_and_sealed_by_a_service_identity_alone;
 use search::{
     a_search_is_recorded_once_and_its_token_serves_only_its_session_and_filters,
     an_incomplete_or_malformed_filter_is_refused_naming_the_field, every_filter_narrows_the_search,
@@ -47,6 +49,7 @@ mynafleet_kit::store_conformance!(
     a_chain_read_is_recorded_once_and_pages_in_order_with_its_checkpoints,
     a_created_checkpoint_verifies_with_the_listed_key,
     a_read_into_a_pruned_segment_is_refused_and_zero_starts_at_the_anchor,
+    the_deployment_chain_is_read_and_sealed_by_a_service_identity_alone,
 );
 
 /// A running account server with one organization.
@@ -55,6 +58,8 @@ struct Harness {
     config: Config,
     org: OrganizationId,
     channel: Channel,
+    /// Presents the activation service's certificate of the internal CA.
+    service_channel: Channel,
     stop: CancellationToken,
 }
 
@@ -81,12 +86,14 @@ impl Harness {
             })
             .await
         });
+        let url = format!("https://localhost:{port}");
         let channel = pki
             .client_tls(None)
-            .lazy_channel(
-                &format!("https://localhost:{port}"),
-                Duration::from_secs(10),
-            )
+            .lazy_channel(&url, Duration::from_secs(10))
+            .unwrap();
+        let service_channel = pki
+            .client_tls(Some(pki.service_identity("activation").unwrap()))
+            .lazy_channel(&url, Duration::from_secs(10))
             .unwrap();
         let org = Fixture::new(&pool).await.org;
         Self {
@@ -94,12 +101,18 @@ impl Harness {
             config,
             org,
             channel,
+            service_channel,
             stop,
         }
     }
 
     fn client(&self) -> AuditLogServiceClient<Channel> {
         AuditLogServiceClient::new(self.channel.clone())
+    }
+
+    /// A client that calls as a MynaFleet service (no session).
+    fn service_client(&self) -> AuditLogServiceClient<Channel> {
+        AuditLogServiceClient::new(self.service_channel.clone())
     }
 
     /// Returns the session token of a new operator of `org` with `role`.

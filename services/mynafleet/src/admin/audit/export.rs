@@ -32,6 +32,9 @@ pub(crate) struct ExportArgs {
     /// Also writes FHIR R4 AuditEvent resources, one per line (audit-events.ndjson).
     #[arg(long)]
     fhir: bool,
+    /// Which chain.
+    #[command(flatten)]
+    chain: super::ChainArgs,
 }
 
 /// Returns a checkpoint the server sent, or why it cannot be used.
@@ -49,7 +52,7 @@ fn now() -> String {
 
 /// Runs `admin audit export`.
 pub(crate) async fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
-    let api = ctx.api()?;
+    let api = args.chain.api(ctx)?;
     let origin = audit_chain::origin(&api.organization);
     let mut writer = Writer::open(
         &args.dir,

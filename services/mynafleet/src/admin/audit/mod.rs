@@ -16,10 +16,10 @@ mod testing;
 mod verify;
 mod writer;
 
-use super::connect::{Ctx, call};
+use super::connect::{Api, Ctx, ServiceIdentity, call};
 use super::output::{self, Format};
 use anyhow::Context as _;
-use mynafleet_kit::audit_chain::{KeyRing, wire};
+use mynafleet_kit::audit_chain::{DEPLOYMENT_CHAIN, KeyRing, wire};
 use mynafleet_proto::account::v1 as pb;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -53,7 +53,46 @@ pub(crate) enum AuditCommand {
     },
     /// Prints the public keys that sign checkpoints, current and retired, as lines usable
     /// as a --keys file for `verify`.
-    Keys,
+    Keys(ChainArgs),
+}
+
+/// Which chain `tail`, `export` and `keys` read: the logged-in operator's organization's, or
+/// with `--deployment` the deployment's own.
+#[derive(Clone, Debug, clap::Args)]
+pub(crate) struct ChainArgs {
+    /// Reads the chain `deployment` (records of no organization, such as failed logins with
+    /// an unknown login id) as a service of the internal CA instead of as the logged-in
+    /// operator: run it where a service certificate is, with --cert and --key.
+    #[arg(long)]
+    deployment: bool,
+    /// The service certificate (PEM) for --deployment, for example certs/account.pem of
+    /// `mynafleet deploy init` (default: the account service's in the dev data dir).
+    #[arg(long, value_name = "FILE", requires_all = ["deployment", "key"])]
+    cert: Option<PathBuf>,
+    /// The service certificate's private key (PEM) for --deployment.
+    #[arg(long, value_name = "FILE", requires_all = ["deployment", "cert"])]
+    key: Option<PathBuf>,
+}
+
+impl ChainArgs {
+    /// Returns the clients to read the chain with; their `organization` is the chain's parent.
+    fn api(&self, ctx: &Ctx) -> anyhow::Result<Api> {
+        if !self.deployment {
+            return ctx.api();
+        }
+        let identity = match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => ServiceIdentity {
+                cert: cert.clone(),
+                key: key.clone(),
+            },
+            _ => ctx.dev_service_identity().context(
+                "--deployment reads as a service: pass --cert and --key of a service \
+                 certificate of the internal CA (for example certs/account.pem and \
+                 certs/account-key.pem written by `mynafleet deploy init`)",
+            )?,
+        };
+        ctx.service_api(&identity, DEPLOYMENT_CHAIN)
+    }
 }
 
 /// Runs `admin audit …`; the exit code is 0 on success (`verify`: 1 on a problem found, 2
@@ -64,7 +103,7 @@ pub(crate) async fn run(ctx: &Ctx, command: AuditCommand) -> anyhow::Result<Exit
         AuditCommand::Search(a) => search::run(ctx, *a).await.map(|()| ExitCode::SUCCESS),
         AuditCommand::Tail(a) => tail::run(ctx, a).await.map(|()| ExitCode::SUCCESS),
         AuditCommand::Export(a) => export::run(ctx, a).await.map(|()| ExitCode::SUCCESS),
-        AuditCommand::Keys => keys(ctx).await.map(|()| ExitCode::SUCCESS),
+        AuditCommand::Keys(chain) => keys(ctx, &chain).await.map(|()| ExitCode::SUCCESS),
     }
 }
 
@@ -110,8 +149,8 @@ fn server_url(ctx: &Ctx) -> String {
 }
 
 /// Prints the signing keys.
-async fn keys(ctx: &Ctx) -> anyhow::Result<()> {
-    let api = ctx.api()?;
+async fn keys(ctx: &Ctx, chain: &ChainArgs) -> anyhow::Result<()> {
+    let api = chain.api(ctx)?;
     let (listed, ring) = signing_keys(&api).await?;
     match ctx.format() {
         Format::Json => output::json(

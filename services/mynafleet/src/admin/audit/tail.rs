@@ -29,6 +29,9 @@ pub(crate) struct TailArgs {
     /// Keeps reading every 2 seconds and prints new entries as they arrive, until Ctrl-C.
     #[arg(short = 'f', long)]
     follow: bool,
+    /// Which chain.
+    #[command(flatten)]
+    chain: super::ChainArgs,
 }
 
 /// Returns an entry as one line: seq, Japan time, outcome, action, actor, target, reason.
@@ -105,7 +108,7 @@ fn entries(resp: &pb::ReadAuditChainResponse) -> anyhow::Result<Vec<Entry>> {
 
 /// Runs `admin audit tail`.
 pub(crate) async fn run(ctx: &Ctx, args: TailArgs) -> anyhow::Result<()> {
-    let api = ctx.api()?;
+    let api = args.chain.api(ctx)?;
     let n = i64::from(args.lines);
     // One entry first, to learn how long the chain is.
     let probe = read(&api, 0, 1, "").await.map_err(failed)?;
