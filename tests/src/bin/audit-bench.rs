@@ -10,6 +10,11 @@
 //! PostgreSQL server instead (its `fsync`/`synchronous_commit` are printed; the test cluster
 //! of TOOLCHAIN.md runs with fsync off and is not for figures).
 //!
+//! After each round's appends, a patient search (`store::audit_log::search` by the keyed
+//! patient reference, first page of 50, as `ListAuditRecords` runs it) over that round's
+//! records is timed with the `audit_records_by_patient` index and with it dropped, in the same
+//! database, alternating which goes first.
+//!
 //! Run: `cargo run --release -p mynafleet-tests --bin audit-bench -- --records 50000`.
 
 use anyhow::Context as _;
@@ -38,6 +43,70 @@ struct Args {
     /// hold only MynaFleet account tables; a fresh database is created per round beside it).
     #[arg(long)]
     database_url: Option<String>,
+    /// Patient searches per round and index state (0 skips the search figures).
+    #[arg(long, default_value_t = 200)]
+    searches: usize,
+}
+
+/// The index a patient search uses (account migration 0005).
+const PATIENT_INDEX: &str = "audit_records_by_patient";
+
+/// Returns the median time in milliseconds of `n` patient searches of `round`'s records.
+async fn searches(
+    pool: &AnyPool,
+    org: OrganizationId,
+    records: usize,
+    round: usize,
+    n: usize,
+) -> anyhow::Result<f64> {
+    let mut millis = Vec::with_capacity(n);
+    for q in 0..n {
+        // Spread over the whole round, old and new records alike.
+        let i = (q * 7919) % records;
+        let filter = audit_log::AuditFilter {
+            patient_ref: Some(format!("{:064x}", i * 13 + round)),
+            ..Default::default()
+        };
+        let start = Instant::now();
+        let (found, _) = audit_log::search(pool, org, &filter, None, 50).await?;
+        millis.push(start.elapsed().as_secs_f64() * 1000.0);
+        anyhow::ensure!(found.len() == 1, "patient search {q} found {}", found.len());
+    }
+    millis.sort_by(f64::total_cmp);
+    Ok(millis[millis.len() / 2])
+}
+
+/// Times patient searches with the index and without it (dropped, then made again).
+async fn search_phase(
+    pool: &AnyPool,
+    org: OrganizationId,
+    args: &Args,
+    round: usize,
+) -> anyhow::Result<(f64, f64)> {
+    let drop = format!("DROP INDEX {PATIENT_INDEX}");
+    let make = format!(
+        "CREATE INDEX {PATIENT_INDEX} ON audit_records (organization_id, patient_ref, time)"
+    );
+    let without = async || -> anyhow::Result<f64> {
+        sqlx::query(sqlx::AssertSqlSafe(drop.clone()))
+            .execute(pool)
+            .await?;
+        let t = searches(pool, org, args.records, round, args.searches).await?;
+        sqlx::query(sqlx::AssertSqlSafe(make.clone()))
+            .execute(pool)
+            .await?;
+        Ok(t)
+    };
+    if round % 2 == 1 {
+        let with = searches(pool, org, args.records, round, args.searches).await?;
+        Ok((with, without().await?))
+    } else {
+        let w = without().await?;
+        Ok((
+            searches(pool, org, args.records, round, args.searches).await?,
+            w,
+        ))
+    }
 }
 
 const RAW_COLUMNS: &str = "id, organization_id, time, producer, actor_kind, actor, actor_role, \
@@ -250,6 +319,8 @@ async fn main() -> anyhow::Result<()> {
     let postgres = args.database_url.is_some();
     let (mut chained, mut raw, mut ratios, mut chained_cpu, mut raw_cpu) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut search_with, mut search_without, mut search_ratios) =
+        (Vec::new(), Vec::new(), Vec::new());
     // Warm-up: one small round that is not counted.
     let warm = open(&args, dir.path(), 0).await?;
     println!("durability: {}", durability(&warm, postgres).await);
@@ -298,6 +369,17 @@ async fn main() -> anyhow::Result<()> {
             r.per_second,
             c.per_second / r.per_second
         );
+        if args.searches > 0 {
+            let (with, without) = search_phase(&pool, org, &args, round).await?;
+            println!(
+                "round {round}: patient search {with:.3} ms with the index, {without:.3} ms \
+                 without, ratio {:.3}",
+                with / without
+            );
+            search_with.push(with);
+            search_without.push(without);
+            search_ratios.push(with / without);
+        }
         chained.push(c.per_second);
         raw.push(r.per_second);
         ratios.push(c.per_second / r.per_second);
@@ -314,5 +396,15 @@ async fn main() -> anyhow::Result<()> {
     summary("ratio chained / raw", &mut ratios, "");
     summary("chained CPU", &mut chained_cpu, "µs/record");
     summary("raw CPU", &mut raw_cpu, "µs/record");
+    if args.searches > 0 {
+        println!(
+            "\npatient search, first page of 50, among {} records of the organization, {} \
+             searches per round (median per round)",
+            args.records, args.searches
+        );
+        summary("with the patient index", &mut search_with, "ms");
+        summary("without it", &mut search_without, "ms");
+        summary("ratio with / without", &mut search_ratios, "");
+    }
     Ok(())
 }
