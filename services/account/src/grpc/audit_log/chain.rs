@@ -111,6 +111,12 @@ impl Api {
         if msg.after_seq < 0 {
             return Err(Error::field("after_seq", "must not be negative").into());
         }
+        if !(0..=MAX_PAGE).contains(&msg.last) {
+            return Err(Error::field("last", format!("must be between 0 and {MAX_PAGE}")).into());
+        }
+        if msg.last > 0 && msg.after_seq > 0 {
+            return Err(Error::field("last", "cannot be combined with after_seq").into());
+        }
         let (org, chain) = self.readable_chain(&req, &actor, &msg.parent).await?;
         let tokens = Tokens::new(&self.config.keys.reference, &actor);
         let continued = tokens
@@ -126,7 +132,11 @@ impl Api {
                 ActionCode::Read,
             );
             let entry = about(entry, org, &chain);
-            let detail = BTreeMap::from([("after_seq".to_owned(), msg.after_seq.to_string())]);
+            let detail = if msg.last > 0 {
+                BTreeMap::from([("last".to_owned(), msg.last.to_string())])
+            } else {
+                BTreeMap::from([("after_seq".to_owned(), msg.after_seq.to_string())])
+            };
             let record = read_record(entry, "R", (String::new(), String::new()), detail);
             audit_log::ingest(&self.pool, &[record]).await?;
         }
@@ -138,7 +148,12 @@ impl Api {
                 ..Default::default()
             }));
         };
-        let asked = continued.unwrap_or(msg.after_seq);
+        let asked = match continued {
+            Some(seq) => seq,
+            // The last entries: as far back as retention kept (0 reads from there).
+            None if msg.last > 0 => (head.size - i64::from(msg.last)).max(head.pruned_through),
+            None => msg.after_seq,
+        };
         let after = if asked == 0 {
             head.pruned_through
         } else {

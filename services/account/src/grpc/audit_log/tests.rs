@@ -31,6 +31,7 @@ use chain::{
     a_chain_read_is_recorded_once_and_pages_in_order_with_its_checkpoints,
     a_created_checkpoint_verifies_with_the_listed_key,
     a_read_into_a_pruned_segment_is_refused_and_zero_starts_at_the_anchor,
+    a_tail_read_returns_the_last_entries_and_is_recorded_once,
 };
 use deployment::the_deployment_chain_is_read_and_sealed_by_a_service_identity_alone;
 use search::{
@@ -49,6 +50,7 @@ mynafleet_kit::store_conformance!(
     a_chain_read_is_recorded_once_and_pages_in_order_with_its_checkpoints,
     a_created_checkpoint_verifies_with_the_listed_key,
     a_read_into_a_pruned_segment_is_refused_and_zero_starts_at_the_anchor,
+    a_tail_read_returns_the_last_entries_and_is_recorded_once,
     the_deployment_chain_is_read_and_sealed_by_a_service_identity_alone,
 );
 

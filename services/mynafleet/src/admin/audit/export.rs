@@ -119,6 +119,7 @@ pub(crate) async fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
                 after_seq: after,
                 page_size: PAGE,
                 page_token: token.clone(),
+                last: 0,
             };
             async move { c.read_audit_chain(r).await }
         })

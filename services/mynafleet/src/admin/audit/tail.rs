@@ -75,19 +75,17 @@ fn print(format: Format, entries: &[Entry]) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn read(
-    api: &Api,
-    after_seq: i64,
-    size: i64,
-    token: &str,
-) -> Result<pb::ReadAuditChainResponse, Status> {
+/// Reads `size` entries: the chain's last ones (`token` empty), or those after `token`.
+async fn read(api: &Api, size: i64, token: &str) -> Result<pb::ReadAuditChainResponse, Status> {
+    let size = i32::try_from(size.clamp(1, MAX_PAGE)).unwrap_or(500);
     try_call(|| {
         let mut c = api.audit();
         let r = pb::ReadAuditChainRequest {
             parent: api.organization.clone(),
-            after_seq,
-            page_size: i32::try_from(size.clamp(1, MAX_PAGE)).unwrap_or(500),
+            after_seq: 0,
+            page_size: size,
             page_token: token.to_owned(),
+            last: if token.is_empty() { size } else { 0 },
         };
         async move { c.read_audit_chain(r).await }
     })
@@ -110,31 +108,10 @@ fn entries(resp: &pb::ReadAuditChainResponse) -> anyhow::Result<Vec<Entry>> {
 pub(crate) async fn run(ctx: &Ctx, args: TailArgs) -> anyhow::Result<()> {
     let api = args.chain.api(ctx)?;
     let n = i64::from(args.lines);
-    // One entry first, to learn how long the chain is.
-    let probe = read(&api, 0, 1, "").await.map_err(failed)?;
-    let start = (probe.chain_size - n).max(0);
-    let first = match read(&api, start, n.max(1), "").await {
-        Ok(r) => r,
-        // Retention removed the entries before: start from what it kept.
-        Err(s) if Failure::from(s.clone()).reason.as_deref() == Some("AUDIT_SEQ_PRUNED") => {
-            read(&api, 0, n.max(1), "").await.map_err(failed)?
-        }
-        Err(s) => return Err(failed(s)),
-    };
-    let mut shown: Vec<Entry> = entries(&first)?;
+    // One recorded read of the last entries.
+    let first = read(&api, n, "").await.map_err(failed)?;
+    let shown: Vec<Entry> = entries(&first)?;
     let mut token = first.next_page_token.clone();
-    // Pages until the chain's size seen at the start (a short page means the head).
-    let mut last = first;
-    while !last.entries.is_empty()
-        && shown.last().is_some_and(|e| e.seq < probe.chain_size)
-        && !token.is_empty()
-    {
-        last = read(&api, 0, n.max(1), &token).await.map_err(failed)?;
-        shown.extend(entries(&last)?);
-        if !last.next_page_token.is_empty() {
-            token = last.next_page_token.clone();
-        }
-    }
     let skip = shown
         .len()
         .saturating_sub(usize::try_from(n).unwrap_or(usize::MAX));
@@ -143,7 +120,7 @@ pub(crate) async fn run(ctx: &Ctx, args: TailArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     output::every_until_ctrl_c(FOLLOW_EVERY, async || {
-        match read(&api, 0, MAX_PAGE, &token).await {
+        match read(&api, MAX_PAGE, &token).await {
             Ok(resp) => {
                 print(ctx.format(), &entries(&resp)?)?;
                 if !resp.next_page_token.is_empty() {

@@ -232,4 +232,79 @@ pub(super) async fn a_read_into_a_pruned_segment_is_refused_and_zero_starts_at_t
         assert_eq!(got, anchor);
         assert_eq!(page.entries[0].prev_hash, hash_hex(&anchor.head));
     }
+    // A tail longer than what retention kept starts at the anchor too.
+    let tail = pb::ReadAuditChainRequest {
+        parent: h.org.name(),
+        last: 100,
+        page_size: 100,
+        ..Default::default()
+    };
+    let page = h
+        .client()
+        .read_audit_chain(authed(&token, tail))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.entries[0].seq, anchor.size + 1);
+    assert_eq!(checkpoint(page.anchor.as_ref().unwrap()), anchor);
+}
+
+pub(super) async fn a_tail_read_returns_the_last_entries_and_is_recorded_once(pool: AnyPool) {
+    let (h, token, _) = sealed_at_four(pool, 6).await;
+    let tail = |last: i32, after_seq: i64| pb::ReadAuditChainRequest {
+        parent: h.org.name(),
+        page_size: 3,
+        last,
+        after_seq,
+        ..Default::default()
+    };
+    let size = audit_chain::head(&h.pool, &h.org.name())
+        .await
+        .unwrap()
+        .unwrap()
+        .size;
+    let page = h
+        .client()
+        .read_audit_chain(authed(&token, tail(3, 0)))
+        .await
+        .unwrap()
+        .into_inner();
+    // The chain's last two, then the read's own record.
+    let seqs: Vec<i64> = page.entries.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [size - 1, size, size + 1]);
+    assert_eq!(page.chain_size, size + 1);
+    let own = page.entries[2].record.as_ref().unwrap();
+    assert_eq!(own.action, "audit.export");
+    assert_eq!(own.detail.get("last").map(String::as_str), Some("3"));
+    assert_eq!(h.count("audit.export").await, 1);
+    // Its token follows the head: nothing new, and no second record.
+    let mut next = tail(3, 0);
+    next.page_token = page.next_page_token;
+    let followed = h
+        .client()
+        .read_audit_chain(authed(&token, next))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(followed.entries.is_empty(), "{:?}", followed.entries);
+    assert_eq!(h.count("audit.export").await, 1);
+    // More than the chain holds: from seq 1.
+    let mut all = tail(50, 0);
+    all.page_size = 50;
+    let page = h
+        .client()
+        .read_audit_chain(authed(&token, all))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.entries.first().map(|e| e.seq), Some(1));
+    assert_eq!(page.entries.len() as i64, size + 2);
+    for (bad, why) in [(tail(3, 2), "last"), (tail(-1, 0), "last")] {
+        let err = h
+            .client()
+            .read_audit_chain(authed(&token, bad))
+            .await
+            .unwrap_err();
+        refused(&err, Code::InvalidArgument, "INVALID_FIELD", &[why]);
+    }
 }
