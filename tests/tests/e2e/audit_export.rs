@@ -1,6 +1,7 @@
 //! `mynafleet admin audit export | verify` as an auditor runs them, the real binary against a
 //! running suite: an org admin's actions land in the organization's chain; the export seals
-//! the head with a signed checkpoint and writes records, checkpoints and keys; `verify`
+//! the head with a signed checkpoint and writes records, checkpoints, keys and FHIR
+//! AuditEvents; `verify`
 //! checks the directory offline with a key file fetched once (`audit keys`). A second export
 //! into the same directory continues after its last seq (no seq twice) and still verifies; a
 //! field changed on disk fails verification (exit 1), naming the seq. The deployment's own
@@ -58,7 +59,7 @@ async fn audit_export_resumes_and_verify_catches_a_changed_field() {
 
     let export = cli.work_dir.join("export");
     let out = cli
-        .run(&["audit", "export", "export"], "")
+        .run(&["audit", "export", "export", "--fhir"], "")
         .await
         .expect_code(0, "first export");
     assert!(out.stdout.contains("exported"), "{}", out.stdout);
@@ -67,6 +68,7 @@ async fn audit_export_resumes_and_verify_catches_a_changed_field() {
         "records.jsonl",
         "checkpoints.jsonl",
         "keys.txt",
+        "audit-events.ndjson",
     ] {
         assert!(export.join(file).exists(), "{file} written");
     }
@@ -136,6 +138,12 @@ async fn audit_export_resumes_and_verify_catches_a_changed_field() {
         "one line per checkpoint: {sizes:?}"
     );
     assert_eq!(sizes.last(), second.last(), "the export ends at its seal");
+    let events = std::fs::read_to_string(export.join("audit-events.ndjson")).unwrap();
+    assert_eq!(
+        events.lines().count(),
+        second.len(),
+        "the continued export keeps one FHIR event per record"
+    );
     let out = verify().await.expect_code(0, "verify the resumed export");
     assert!(
         out.stdout

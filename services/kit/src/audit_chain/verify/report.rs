@@ -33,6 +33,9 @@ pub enum ProblemKind {
     TruncatedTail,
     /// Entries after the last checkpoint.
     Unsealed,
+    /// A FHIR AuditEvent of an export that is not the one its entry gives (the derived
+    /// `audit-events.ndjson` was altered, or has events no entry has).
+    FhirMismatch,
 }
 
 /// One thing wrong with an export.

@@ -26,6 +26,11 @@ pub(crate) struct Export {
 /// Writes an export of a chain of `size` entries in `format`, with checkpoints every
 /// `every` entries and at the end, as `admin audit export` does page by page.
 pub(crate) fn export(format: Format, size: i64, every: i64) -> Export {
+    export_with(format, size, every, false)
+}
+
+/// Like [`export`], also writing FHIR AuditEvents when `fhir` (`--fhir`).
+pub(crate) fn export_with(format: Format, size: i64, every: i64, fhir: bool) -> Export {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("export");
     let (entries, checkpoints, signer) = sealed_chain(size, every);
@@ -33,7 +38,7 @@ pub(crate) fn export(format: Format, size: i64, every: i64) -> Export {
         &dir,
         &test_origin(),
         Some(format),
-        false,
+        fhir,
         "https://test",
         "t0",
     )

@@ -2,14 +2,17 @@
 //! record against the chain (kit's [`Verifier`]), every checkpoint's signature under the
 //! trusted keys (`--keys FILE`, else the export's own keys.txt with a warning) and its head
 //! against the records, and an end some checkpoint seals. Prints "OK: …" or each problem,
-//! the first bad seq first. Exit code 0 when all is well, 1 on any problem, 2 when the
-//! export cannot be read (a missing file, a malformed line: which file and line).
+//! the first bad seq first. When the export has FHIR AuditEvents, each must be the event
+//! its verified entry gives, one per entry. Exit code 0 when all is well, 1 on any problem,
+//! 2 when the export cannot be read (a missing file, a malformed line: which file and line).
 //! Never changes the export.
 
-use super::files::{self, CHECKPOINTS, KEYS, Unusable};
-use super::records;
+use super::files::{self, CHECKPOINTS, FHIR, KEYS, Unusable};
+use super::records::{self, FileEntry};
 use crate::admin::output::{self, Format as Output};
-use mynafleet_kit::audit_chain::{ENCODING, Problem, ProblemKind, Report, Verifier};
+use mynafleet_kit::audit_chain::{
+    ENCODING, Problem, ProblemKind, Report, Verifier, fhir, hash_hex,
+};
 use serde::Serialize;
 use std::path::Path;
 use std::process::ExitCode;
@@ -114,6 +117,7 @@ pub(crate) fn check(dir: &Path, keys: Option<&Path>) -> Result<Verdict, Unusable
             ),
         });
     }
+    report.problems.extend(fhir_problems(dir, &entries)?);
     // The first bad seq first; problems without a seq last, each group in the order found.
     report.problems.sort_by_key(|p| p.seq.unwrap_or(i64::MAX));
     report.problems.dedup();
@@ -121,6 +125,68 @@ pub(crate) fn check(dir: &Path, keys: Option<&Path>) -> Result<Verdict, Unusable
         report,
         keys_from_export,
     })
+}
+
+/// Checks the export's FHIR AuditEvents, when it has them: line N must be the event of the
+/// N-th entry, as the export wrote it from the record, its seq and its hash.
+fn fhir_problems(dir: &Path, entries: &[FileEntry]) -> Result<Vec<Problem>, Unusable> {
+    let path = dir.join(FHIR);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let text = files::read_required(dir, FHIR)?;
+    let mut problems = Vec::new();
+    let mut mismatch = |seq: i64, what: String| {
+        problems.push(Problem {
+            seq: Some(seq),
+            kind: ProblemKind::FhirMismatch,
+            what,
+        });
+    };
+    let lines: Vec<&[u8]> = text
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(e) = entries.get(i) else {
+            let last = entries.last().map_or(0, |e| e.entry.seq);
+            mismatch(
+                last.max(1),
+                format!(
+                    "{FHIR} line {}: an event past the last record (seq {last}); the file \
+                     has {} events for {} records",
+                    i + 1,
+                    lines.len(),
+                    entries.len()
+                ),
+            );
+            break;
+        };
+        let seq = e.entry.seq;
+        let want = fhir::audit_event(&e.entry.record, seq, &hash_hex(&e.entry.hash));
+        let same = serde_json::from_slice::<serde_json::Value>(line).is_ok_and(|got| got == want);
+        if !same {
+            mismatch(
+                seq,
+                format!(
+                    "seq {seq}: {FHIR} line {} is not the AuditEvent of this record (the FHIR \
+                     file was altered)",
+                    i + 1
+                ),
+            );
+        }
+    }
+    if let Some(e) = entries.get(lines.len()) {
+        let seq = e.entry.seq;
+        mismatch(
+            seq,
+            format!(
+                "seq {seq}: {FHIR} ends after {} events, before this record (events missing)",
+                lines.len()
+            ),
+        );
+    }
+    Ok(problems)
 }
 
 /// Returns the exit code of a check: 0 when all is well, 1 on a problem, 2 when the export

@@ -1,7 +1,7 @@
 use super::*;
 use crate::admin::audit::records::Format;
 use crate::admin::audit::testing::{
-    Export, edit_json_line, export, lines, seal, test_origin, write_lines,
+    Export, edit_json_line, export, export_with, lines, seal, test_origin, write_lines,
 };
 use mynafleet_kit::audit_chain::{KeyRing, Signer};
 
@@ -251,4 +251,38 @@ fn a_half_written_last_line_is_unusable_until_the_export_repairs_it() {
     let (code, problems) = verify(&x);
     assert_eq!(code, 2);
     assert!(problems[0].contains("line 6: half written"), "{problems:?}");
+}
+
+#[test]
+fn an_altered_fhir_event_is_caught_at_its_seq() {
+    let x = export_with(Format::Jsonl, 20, 10, true);
+    let (code, problems) = verify(&x);
+    assert_eq!(code, 0, "{problems:#?}");
+    edit_json_line(&x.dir.join(FHIR), 4, |v| {
+        v["outcomeDesc"] = "rewritten after export".into();
+    });
+    let problems = assert_caught(&x, 5);
+    assert!(
+        problems[0].contains("audit-events.ndjson line 5"),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn fhir_events_missing_or_added_are_caught() {
+    let x = export_with(Format::Jsonl, 20, 10, true);
+    let path = x.dir.join(FHIR);
+    let all = lines(&path);
+    write_lines(&path, &all[..19]);
+    let problems = assert_caught(&x, 20);
+    assert!(problems[0].contains("events missing"), "{problems:#?}");
+
+    let mut more = all.clone();
+    more.push(all[19].clone());
+    write_lines(&path, &more);
+    let problems = assert_caught(&x, 20);
+    assert!(
+        problems[0].contains("past the last record"),
+        "{problems:#?}"
+    );
 }
