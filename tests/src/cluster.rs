@@ -124,13 +124,42 @@ pub struct Cluster {
     ca_pem: String,
     databases: Vec<TestDatabase>,
     dir: Option<tempfile::TempDir>,
+    /// Held while the cluster lives (see [`ports_lock`]).
+    _ports: std::fs::File,
 }
 
-/// Returns a port that was free a moment ago: a child binds its own listener, so the port
-/// cannot be handed over bound; the window between release and reuse is tiny.
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local address").port()
+/// Where the processes' ports come from: below Linux's ephemeral range (32768–60999), so no
+/// test binding port 0 can be handed one between the check here and the child's own bind
+/// (a child binds its listener itself, so the port cannot be handed over bound).
+const PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// Returns the lock that keeps cluster tests (each in its own process under nextest) from
+/// picking ports at the same time or taking a killed node's port before it restarts; held
+/// for the cluster's life.
+fn ports_lock() -> std::fs::File {
+    let path = std::env::temp_dir().join("mynafleet-cluster-ports.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    file.lock()
+        .unwrap_or_else(|e| panic!("lock {}: {e}", path.display()));
+    file
+}
+
+/// Returns a port of [`PORTS`] that is free now and not among `taken`, and adds it there.
+fn free_port(taken: &mut std::collections::HashSet<u16>) -> u16 {
+    let span = u128::from(PORTS.end - PORTS.start);
+    loop {
+        let offset = u16::try_from(uuid::Uuid::new_v4().as_u128() % span).unwrap_or(0);
+        let port = PORTS.start + offset;
+        if !taken.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            taken.insert(port);
+            return port;
+        }
+    }
 }
 
 /// The PostgreSQL server of `database_url` without the database name.
@@ -165,10 +194,14 @@ impl Cluster {
         );
         let ca_pem = std::fs::read_to_string(deploy.join("certs/ca.pem")).expect("read ca.pem");
 
-        let node = |service: &'static str, name: String| Node {
+        let ports = tokio::task::spawn_blocking(ports_lock)
+            .await
+            .expect("take the cluster ports lock");
+        let mut taken = std::collections::HashSet::new();
+        let mut node = |service: &'static str, name: String| Node {
             service,
-            port: free_port(),
-            metrics_port: free_port(),
+            port: free_port(&mut taken),
+            metrics_port: free_port(&mut taken),
             log: dir.path().join(format!("{name}.log")),
             name,
             config: deploy.join(format!("config/{service}.toml")),
@@ -236,6 +269,7 @@ impl Cluster {
             ca_pem,
             databases: vec![account_db, activation_db, proxy_db],
             dir: Some(dir),
+            _ports: ports,
         };
         let names: Vec<String> = cluster.nodes().map(|n| n.name.clone()).collect();
         for name in names {
