@@ -19,7 +19,7 @@ use mynafleet_proto::tonic::transport::Channel;
 use tokio::process::{Child, Command};
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use crate::{binaries, health};
+use crate::{binaries, health, ports};
 
 mod fleet;
 
@@ -124,42 +124,8 @@ pub struct Cluster {
     ca_pem: String,
     databases: Vec<TestDatabase>,
     dir: Option<tempfile::TempDir>,
-    /// Held while the cluster lives (see [`ports_lock`]).
+    /// Held while the cluster lives (see [`ports::lock`]).
     _ports: std::fs::File,
-}
-
-/// Where the processes' ports come from: below Linux's ephemeral range (32768–60999), so no
-/// test binding port 0 can be handed one between the check here and the child's own bind
-/// (a child binds its listener itself, so the port cannot be handed over bound).
-const PORTS: std::ops::Range<u16> = 20_000..32_000;
-
-/// Returns the lock that keeps cluster tests (each in its own process under nextest) from
-/// picking ports at the same time or taking a killed node's port before it restarts; held
-/// for the cluster's life.
-fn ports_lock() -> std::fs::File {
-    let path = std::env::temp_dir().join("mynafleet-cluster-ports.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-    file.lock()
-        .unwrap_or_else(|e| panic!("lock {}: {e}", path.display()));
-    file
-}
-
-/// Returns a port of [`PORTS`] that is free now and not among `taken`, and adds it there.
-fn free_port(taken: &mut std::collections::HashSet<u16>) -> u16 {
-    let span = u128::from(PORTS.end - PORTS.start);
-    loop {
-        let offset = u16::try_from(uuid::Uuid::new_v4().as_u128() % span).unwrap_or(0);
-        let port = PORTS.start + offset;
-        if !taken.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            taken.insert(port);
-            return port;
-        }
-    }
 }
 
 /// The PostgreSQL server of `database_url` without the database name.
@@ -194,14 +160,14 @@ impl Cluster {
         );
         let ca_pem = std::fs::read_to_string(deploy.join("certs/ca.pem")).expect("read ca.pem");
 
-        let ports = tokio::task::spawn_blocking(ports_lock)
+        let ports = tokio::task::spawn_blocking(ports::lock)
             .await
             .expect("take the cluster ports lock");
         let mut taken = std::collections::HashSet::new();
         let mut node = |service: &'static str, name: String| Node {
             service,
-            port: free_port(&mut taken),
-            metrics_port: free_port(&mut taken),
+            port: ports::free(&mut taken),
+            metrics_port: ports::free(&mut taken),
             log: dir.path().join(format!("{name}.log")),
             name,
             config: deploy.join(format!("config/{service}.toml")),

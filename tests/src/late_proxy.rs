@@ -46,10 +46,8 @@ impl LateProxy {
         let dir = tempfile::tempdir().expect("late proxy directory");
         config.database_url = format!("sqlite://{}", dir.path().join("proxy.db").display());
         // Nothing listens on the port until start(): connections are refused, as for a proxy
-        // that is down. The port is free again after this listener is dropped.
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("reserve a port");
-        let port = probe.local_addr().expect("reserved address").port();
-        drop(probe);
+        // that is down.
+        let port = crate::ports::free(&mut std::collections::HashSet::new());
         Self {
             config,
             port,

@@ -35,6 +35,7 @@ pub mod metrics;
 pub mod operators;
 pub mod otlp;
 pub mod pcscd;
+pub mod ports;
 pub mod terminal_api;
 pub mod terminal_host;
 
