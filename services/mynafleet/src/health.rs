@@ -5,7 +5,6 @@
 //! anyone who completes the TLS handshake.
 
 use anyhow::Context as _;
-use mynafleet_kit::tls::{ClientTls, TlsIdentity};
 use mynafleet_proto::tonic;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -69,16 +68,8 @@ pub async fn check(args: &HealthArgs) -> anyhow::Result<ServingStatus> {
         );
     }
     let timeout = Duration::from_millis(args.timeout_ms.max(1));
-    let tls = ClientTls {
-        server_ca_pem: read(&args.ca, "CA certificate (--ca)")?,
-        identity: match (&args.cert, &args.key) {
-            (Some(cert), Some(key)) => Some(TlsIdentity {
-                cert_pem: read(cert, "client certificate (--cert)")?,
-                key_pem: read(key, "client key (--key)")?,
-            }),
-            _ => None,
-        },
-    };
+    let identity = args.cert.as_deref().zip(args.key.as_deref());
+    let tls = crate::pem::client_tls(&args.ca, identity)?;
     let channel = tls
         .lazy_channel(&args.url, timeout)
         .with_context(|| format!("prepare a channel to {}", args.url))?;
@@ -96,10 +87,6 @@ pub async fn check(args: &HealthArgs) -> anyhow::Result<ServingStatus> {
         Ok(Ok(response)) => Ok(response.into_inner().status()),
         Ok(Err(status)) => Err(explain(&args.url, &args.ca, &args.service, &status)),
     }
-}
-
-fn read(path: &Path, what: &str) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("read {what} {}", path.display()))
 }
 
 /// What went wrong with a call that ended in a gRPC status, in words an operator can act on.

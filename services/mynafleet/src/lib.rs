@@ -8,4 +8,5 @@ pub mod cli;
 pub mod deploy;
 pub mod dev;
 pub mod health;
+mod pem;
 pub mod serve;

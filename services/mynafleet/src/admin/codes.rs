@@ -237,8 +237,7 @@ pub(crate) async fn write_code_sheet(
     .unwrap_or_default();
     let endpoint = api.activation_endpoint()?;
     // The CA the CLI trusts is the one behind the servers' certificates: the one to pin.
-    let ca_pem = std::fs::read_to_string(&endpoint.ca)
-        .with_context(|| format!("read CA certificate {}", endpoint.ca.display()))?;
+    let ca_pem = crate::pem::read(&endpoint.ca, "CA certificate")?;
     let view = SheetView {
         institution_code: a.institution_code.clone(),
         institution_name: clinic.display_name,

@@ -8,7 +8,6 @@ use super::errors::{Failure, Service};
 use super::output::Format;
 use super::session::Session;
 use anyhow::{Context as _, bail};
-use mynafleet_kit::tls::{ClientTls, TlsIdentity};
 use mynafleet_proto::account::v1 as pb;
 use mynafleet_proto::activation::v1 as activation_pb;
 use mynafleet_proto::tonic::metadata::{Ascii, MetadataValue};
@@ -103,14 +102,9 @@ impl Ctx {
 
     /// Returns an unauthenticated channel to `endpoint`.
     pub(crate) fn channel(&self, endpoint: &Endpoint) -> anyhow::Result<Channel> {
-        let pem = std::fs::read_to_string(&endpoint.ca)
-            .with_context(|| format!("read CA certificate {}", endpoint.ca.display()))?;
-        ClientTls {
-            server_ca_pem: pem,
-            identity: None,
-        }
-        .lazy_channel(&endpoint.url, CALL_TIMEOUT)
-        .with_context(|| format!("connect to {}", endpoint.url))
+        crate::pem::client_tls(&endpoint.ca, None)?
+            .lazy_channel(&endpoint.url, CALL_TIMEOUT)
+            .with_context(|| format!("connect to {}", endpoint.url))
     }
 
     /// Returns clients that act as the logged-in operator.
@@ -173,19 +167,9 @@ impl Ctx {
     ) -> anyhow::Result<Api> {
         let session = self.config_dir().and_then(|d| Session::load(&d)).ok();
         let endpoint = self.endpoint(session.as_ref())?;
-        let read = |path: &Path, what: &str| {
-            std::fs::read_to_string(path)
-                .with_context(|| format!("read the {what} {}", path.display()))
-        };
-        let channel = ClientTls {
-            server_ca_pem: read(&endpoint.ca, "CA certificate")?,
-            identity: Some(TlsIdentity {
-                cert_pem: read(&identity.cert, "service certificate")?,
-                key_pem: read(&identity.key, "service key")?,
-            }),
-        }
-        .lazy_channel(&endpoint.url, CALL_TIMEOUT)
-        .with_context(|| format!("connect to {}", endpoint.url))?;
+        let channel = crate::pem::client_tls(&endpoint.ca, Some((&identity.cert, &identity.key)))?
+            .lazy_channel(&endpoint.url, CALL_TIMEOUT)
+            .with_context(|| format!("connect to {}", endpoint.url))?;
         Ok(Api {
             channel: InterceptedService::new(channel, Bearer::certificate()),
             organization: parent.to_owned(),
