@@ -220,7 +220,7 @@ pub async fn append(conn: &mut sqlx::AnyConnection, e: &AuditEntry) -> Result<()
 
 /// Writes `entry` in a transaction of its own (for failures that change nothing else).
 pub async fn append_alone(pool: &sqlx::AnyPool, e: &AuditEntry) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     append(&mut tx, e).await?;
     tx.commit().await?;
     Ok(())

@@ -175,7 +175,7 @@ pub(crate) async fn apply(
         }
         return Ok(());
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     if !store::watch::advance_on(&mut tx, STREAM, from, &message.resume_token).await? {
         // Another replica applied this message already.
         tx.rollback().await?;

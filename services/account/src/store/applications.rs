@@ -150,7 +150,7 @@ pub async fn submit_application(
     encode: impl FnOnce(&Application) -> Vec<u8>,
 ) -> Result<Idempotent<Application>> {
     let clinic_name = new.clinic;
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     if let Some(replay) = claim(&mut tx, key, now).await? {
         return Ok(Idempotent::Replayed(replay));
     }
@@ -399,7 +399,7 @@ pub async fn approve_application(
     key: Option<&RequestKey<'_>>,
     encode: impl FnOnce(&Approved) -> Vec<u8>,
 ) -> Result<Idempotent<Approved>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     if let Some(replay) = claim(&mut tx, key, now).await? {
         return Ok(Idempotent::Replayed(replay));
     }
@@ -488,7 +488,7 @@ pub async fn reject_application(
     key: Option<&RequestKey<'_>>,
     encode: impl FnOnce(&Application) -> Vec<u8>,
 ) -> Result<Idempotent<Application>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     if let Some(replay) = claim(&mut tx, key, now).await? {
         return Ok(Idempotent::Replayed(replay));
     }

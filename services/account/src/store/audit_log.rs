@@ -287,7 +287,7 @@ pub async fn ingest(pool: &AnyPool, records: &[StoredRecord]) -> Result<u64> {
     if records.is_empty() {
         return Ok(0);
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     let appended = super::audit_chain::append(&mut tx, records).await?;
     tx.commit().await?;
     Ok(appended)

@@ -111,7 +111,7 @@ pub async fn create_clinic(
         (Some(_), _) => ("clinic.institution_code", "機関コード"),
         (None, _) => ("clinic.registration_number", "登録記号番号"),
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     if let Some(replay) = claim(&mut tx, key, now).await? {
         return Ok(Idempotent::Replayed(replay));
     }
@@ -252,7 +252,7 @@ pub async fn update_clinic(
     encode: impl FnOnce(&Clinic) -> Vec<u8>,
 ) -> Result<Idempotent<Clinic>> {
     let name = update.name;
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     if let Some(replay) = claim(&mut tx, key, now).await? {
         return Ok(Idempotent::Replayed(replay));
     }

@@ -194,7 +194,7 @@ pub async fn record_failure(
     audit: &AuditEntry,
     lock_audit: &AuditEntry,
 ) -> Result<bool> {
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     // The lock flips inside the same statement as the count, so two concurrent failures
     // cannot both see "one below the limit" and leave the account open; `locked = 0` in
     // the condition makes exactly one statement the one that locks.
@@ -233,7 +233,7 @@ pub async fn record_success(
     password_hash: &str,
     audit: &AuditEntry,
 ) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     let done = sqlx::query(
         "UPDATE device_accounts SET failed_checks = 0 \
          WHERE organization_id = $1 AND account_id = $2 AND locked = 0 AND password_hash = $3",
@@ -262,7 +262,7 @@ pub async fn change_password(
     now: i64,
     audit: &AuditEntry,
 ) -> Result<DeviceScope> {
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     let done = sqlx::query(
         "UPDATE device_accounts SET password_hash = $1, must_change_password = 0, \
          failed_checks = 0, revision = revision + 1, update_time = $2 \

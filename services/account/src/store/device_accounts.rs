@@ -228,7 +228,7 @@ pub async fn create_device_account(
     key: Option<&RequestKey<'_>>,
     encode: impl FnOnce(&Issued) -> Vec<u8>,
 ) -> Result<Idempotent<Issued>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     if let Some(replay) = claim(&mut tx, key, now).await? {
         return Ok(Idempotent::Replayed(replay));
     }
@@ -382,7 +382,7 @@ async fn change_alone(
     key: Option<&RequestKey<'_>>,
     encode: impl FnOnce(&DeviceAccount) -> Vec<u8>,
 ) -> Result<Idempotent<DeviceAccount>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     if let Some(replay) = claim(&mut tx, key, now).await? {
         return Ok(Idempotent::Replayed(replay));
     }
@@ -458,7 +458,7 @@ pub async fn reset_device_account_password(
     key: Option<&RequestKey<'_>>,
     encode: impl FnOnce(&Issued) -> Vec<u8>,
 ) -> Result<Idempotent<Issued>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     if let Some(replay) = claim(&mut tx, key, now).await? {
         return Ok(Idempotent::Replayed(replay));
     }
@@ -512,7 +512,7 @@ pub async fn update_device_account(
     key: Option<&RequestKey<'_>>,
     encode: impl FnOnce(&DeviceAccount) -> Vec<u8>,
 ) -> Result<Idempotent<DeviceAccount>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     if let Some(replay) = claim(&mut tx, key, now).await? {
         return Ok(Idempotent::Replayed(replay));
     }

@@ -86,7 +86,7 @@ pub async fn create_organization(
     key: Option<&RequestKey<'_>>,
     encode: impl FnOnce(&Organization) -> Vec<u8>,
 ) -> Result<Idempotent<Organization>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     if let Some(replay) = claim(&mut tx, key, now).await? {
         return Ok(Idempotent::Replayed(replay));
     }
@@ -170,7 +170,7 @@ pub async fn update_organization(
     key: Option<&RequestKey<'_>>,
     encode: impl FnOnce(&Organization) -> Vec<u8>,
 ) -> Result<Idempotent<Organization>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     if let Some(replay) = claim(&mut tx, key, now).await? {
         return Ok(Idempotent::Replayed(replay));
     }

@@ -184,7 +184,7 @@ pub async fn create(
         None
     };
     let sealed = totp.as_ref().map(|s| s.seal(totp_key, id)).transpose()?;
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     if let Some(replay) = claim(&mut tx, key, now).await? {
         return Ok(Idempotent::Replayed(replay));
     }
@@ -334,7 +334,7 @@ pub async fn disable(
             message: "an operator cannot disable itself; ask another org_admin".into(),
         });
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     if let Some(replay) = claim(&mut tx, key, now).await? {
         return Ok(Idempotent::Replayed(replay));
     }
@@ -368,7 +368,7 @@ pub async fn unlock(
     key: Option<&RequestKey<'_>>,
     encode: impl FnOnce(&Operator) -> Vec<u8>,
 ) -> Result<Idempotent<Operator>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     if let Some(replay) = claim(&mut tx, key, now).await? {
         return Ok(Idempotent::Replayed(replay));
     }
@@ -474,7 +474,7 @@ async fn count_failure(
     meta: &RequestMeta,
     entry: &AuditEntry,
 ) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     let failed: i64 = sqlx::query(
         "UPDATE operators SET failed_logins = failed_logins + 1, update_time = $1 \
          WHERE id = $2 RETURNING failed_logins",
@@ -605,7 +605,7 @@ pub async fn login(
         audit::append_alone(pool, &e).await?;
         return Err(Error::OperatorDisabled);
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     // Conditional on the step, so two logins racing with one code cannot both pass.
     let updated = sqlx::query(
         "UPDATE operators SET failed_logins = 0, last_login_time = $1, \
@@ -642,7 +642,7 @@ pub async fn login(
 
 /// Ends the session of `principal` (logout).
 pub async fn logout(pool: &AnyPool, principal: &Principal, audit: AuditEntry) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     sessions::end(&mut tx, &principal.session_id).await?;
     let audit = audit
         .organization(principal.organization)
@@ -696,7 +696,7 @@ pub async fn change_password(
         ));
     }
     let hash = hash_password(new).await?;
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     sqlx::query(
         "UPDATE operators SET password_hash = $1, must_change_password = 0, update_time = $2 \
          WHERE id = $3",

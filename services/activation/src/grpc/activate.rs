@@ -132,7 +132,7 @@ impl Api {
         let scope = self.change_password_if_needed(scope, &c, source).await?;
         let cert = self.certify(&c.csr_der, &device)?;
         let now = self.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = mynafleet_kit::db::begin_write(&self.pool).await?;
         let device =
             enroll::activate_on(&mut tx, &device.organization_id, &device.id, &cert, now).await?;
         locks::clear_on(&mut tx, &account_scope, now).await?;
@@ -233,7 +233,7 @@ impl Api {
             last_seen_time: None,
             facts: c.facts.clone(),
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = mynafleet_kit::db::begin_write(&self.pool).await?;
         let device = enroll::bind_on(&mut tx, code, &device, now).await?;
         attempt.target = device.name();
         audit::append(
@@ -298,7 +298,7 @@ impl Api {
         attempt.target = device.name();
         let real_now = mynafleet_kit::clock::to_micros(time::OffsetDateTime::now_utc());
         let now = self.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = mynafleet_kit::db::begin_write(&self.pool).await?;
         let device = if device.certificate_not_after.is_none_or(|t| t <= real_now) {
             let cert = self.certify(&c.csr_der, &device)?;
             enroll::renew_on(

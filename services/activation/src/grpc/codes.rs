@@ -189,7 +189,7 @@ impl Api {
             }
             eligible(&scope)?;
             let fresh = Fresh::make().await?;
-            let mut tx = self.pool.begin().await?;
+            let mut tx = mynafleet_kit::db::begin_write(&self.pool).await?;
             if let Some(bytes) = store::claim(&mut tx, key.as_ref(), now).await? {
                 return Ok(pb::IssueActivationCodeResponse::decode(bytes.as_slice())?);
             }
@@ -309,7 +309,7 @@ impl Api {
         .clinic(account.clinic_name())
         .target(r.name.clone());
         let work = async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = mynafleet_kit::db::begin_write(&self.pool).await?;
             if let Some(bytes) = store::claim(&mut tx, key.as_ref(), now).await? {
                 return Ok(pb::RevokeActivationCodeResponse::decode(bytes.as_slice())?);
             }

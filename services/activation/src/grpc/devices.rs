@@ -244,7 +244,7 @@ impl Api {
             }
         }
 
-        let mut tx = self.pool.begin().await?;
+        let mut tx = mynafleet_kit::db::begin_write(&self.pool).await?;
         if let Some(bytes) = store::claim(&mut tx, key.as_ref(), now).await? {
             return pb::SuspendDeviceResponse::decode(bytes.as_slice())?
                 .device

@@ -229,7 +229,7 @@ pub async fn issue_on(conn: &mut AnyConnection, new: &NewCode) -> Result<StoredC
 
 /// Issues `new` in a transaction of its own.
 pub async fn issue(pool: &AnyPool, new: &NewCode) -> Result<StoredCode> {
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     let issued = issue_on(&mut tx, new).await?;
     tx.commit().await?;
     Ok(issued)

@@ -79,7 +79,7 @@ pub(crate) async fn record(
     id: &str,
     p: &DevicePresence,
 ) -> Result<Recorded> {
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     // The first write takes SQLite's write lock and PostgreSQL's row lock: reports for one
     // device queue here, so the comparison below sees the one kept before.
     let seen = sqlx::query(

@@ -87,6 +87,21 @@ pub enum DbError {
     },
 }
 
+/// Begins a transaction that writes. On SQLite it is `BEGIN IMMEDIATE`: the write lock is
+/// taken (waiting up to the busy timeout) before the first read, so a transaction that reads
+/// and then writes never fails with SQLITE_BUSY_SNAPSHOT because another connection committed
+/// in between (a deferred transaction cannot upgrade a stale read snapshot, and SQLite does
+/// not wait on that). On PostgreSQL it is a plain `BEGIN`.
+pub async fn begin_write(
+    pool: &AnyPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    if pool.connect_options().database_url.scheme() == "sqlite" {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        pool.begin().await
+    }
+}
+
 /// Opens a pool on `url` and applies `migrations` for its backend.
 pub async fn connect(url: &str, migrations: &Migrations) -> Result<AnyPool, DbError> {
     sqlx::any::install_default_drivers();

@@ -142,7 +142,7 @@ async fn commit<W: BatchWrite>(
     writer: &W,
     ops: &[W::Op],
 ) -> Result<Vec<W::Out>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin_write(pool).await?;
     let outs = writer.write(&mut tx, ops).await?;
     if outs.len() != ops.len() {
         return Err(sqlx::Error::Protocol(format!(

@@ -194,7 +194,7 @@ pub async fn pending(pool: &AnyPool, limit: u32) -> Result<Vec<OutboxRecord>, sq
 
 /// Deletes forwarded records (ids not present are skipped: a retried batch is harmless).
 pub async fn delete(pool: &AnyPool, ids: &[String]) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin_write(pool).await?;
     for id in ids {
         sqlx::query("DELETE FROM audit_outbox WHERE id = $1")
             .bind(id)
@@ -206,7 +206,7 @@ pub async fn delete(pool: &AnyPool, ids: &[String]) -> Result<(), sqlx::Error> {
 
 /// Notes a failed forwarding attempt on records (kept for the operator's eyes).
 pub async fn note_failure(pool: &AnyPool, ids: &[String], error: &str) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin_write(pool).await?;
     for id in ids {
         sqlx::query(
             "UPDATE audit_outbox SET attempts = attempts + 1, last_error = $1 WHERE id = $2",

@@ -33,7 +33,7 @@ pub async fn prune(pool: &AnyPool, sealed_before: i64) -> Result<Vec<(String, i6
     for row in due {
         let chain: String = row.try_get("chain")?;
         let size: i64 = row.try_get("size")?;
-        let mut tx = pool.begin().await?;
+        let mut tx = mynafleet_kit::db::begin_write(pool).await?;
         // Moving the mark first takes the chain row's lock; a concurrent pruner that got
         // there first leaves nothing to move.
         let moved = sqlx::query(
@@ -85,7 +85,7 @@ async fn adopt_batch(pool: &AnyPool, organization: Option<&str>) -> Result<u64> 
     let chain = organization
         .and_then(OrganizationId::from_stored)
         .map_or_else(|| kit::DEPLOYMENT_CHAIN.to_owned(), |o| o.name());
-    let mut tx = pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(pool).await?;
     // The chain's lock first, so the records read are the ones chained here.
     let (mut size, mut head) = lock_chain(&mut tx, &chain).await?;
     let rows = match organization {

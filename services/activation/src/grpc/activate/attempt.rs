@@ -90,7 +90,7 @@ impl Api {
         let cool_down = i64::try_from(policy.cool_down.as_micros()).unwrap_or(i64::MAX);
         let now = self.now();
         let counted: Result<()> = async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = mynafleet_kit::db::begin_write(&self.pool).await?;
             if let Some((scope, lock)) = account {
                 let f = locks::record_failure_on(
                     &mut tx,

@@ -111,7 +111,7 @@ async fn run(
         .map_err(|e| Error::Ca(e.to_string()))?;
     let facts = r.facts.map(|f| facts_from_pb(f).bounded());
     let now = api.now();
-    let mut tx = api.pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(&api.pool).await?;
     let device = enroll::renew_on(
         &mut tx,
         &device.organization_id,

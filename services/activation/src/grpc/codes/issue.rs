@@ -70,7 +70,7 @@ async fn issue_batch(
     let key = call.key();
     let now = api.now();
     let issued_by = actor.audit().name;
-    let mut tx = api.pool.begin().await?;
+    let mut tx = mynafleet_kit::db::begin_write(&api.pool).await?;
     if let Some(bytes) = store::claim(&mut tx, key.as_ref(), now).await? {
         return Ok(pb::IssueActivationCodesResponse::decode(bytes.as_slice())?);
     }
@@ -174,7 +174,7 @@ async fn replace(
         let scope = api.account.account_scope(&account.name()).await?;
         eligible(&scope)?;
         let fresh = Fresh::make().await?;
-        let mut tx = api.pool.begin().await?;
+        let mut tx = mynafleet_kit::db::begin_write(&api.pool).await?;
         if let Some(bytes) = store::claim(&mut tx, key.as_ref(), now).await? {
             return Ok(pb::ReplaceDeviceResponse::decode(bytes.as_slice())?);
         }

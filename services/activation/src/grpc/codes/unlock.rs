@@ -71,7 +71,7 @@ impl Api {
         )?;
         let key = call.key();
         let now = self.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = mynafleet_kit::db::begin_write(&self.pool).await?;
         if let Some(bytes) = store::claim(&mut tx, key.as_ref(), now).await? {
             return Ok(pb::UnlockActivationResponse::decode(bytes.as_slice())?);
         }
